@@ -1,0 +1,62 @@
+// Command-line handling for the experiment drivers: a typed flag parser, the forget-digit list
+// parser, and run_guarded (one-line error reporting + Ctrl-C turned into a polite stop request).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+class Cli {
+ public:
+  Cli(std::string program, std::string summary);
+
+  // Registers --name bound to *v; the current value of *v is the default shown in --help.
+  // Numbers must lie in [min, max]; strings must be one of choices when choices is not empty.
+  void add(const std::string& name, int* v, const std::string& help, long min, long max);
+  void add(const std::string& name, int64_t* v, const std::string& help, int64_t min, int64_t max);
+  void add(const std::string& name, float* v, const std::string& help, double min, double max);
+  void add(const std::string& name, std::string* v, const std::string& help,
+           std::vector<std::string> choices = {});
+  // --name sets *v to true (--name=false / =0 / =no sets it to false).
+  void add_switch(const std::string& name, bool* v, const std::string& help);
+
+  // Accepts "--name value" and "--name=value". Returns false when --help (or -h) was given and
+  // the usage was printed to stdout; throws std::runtime_error on any bad argument, e.g.
+  // "--steps: expected an integer >= 1, got '-5'". A flag given twice is an error.
+  bool parse(int argc, char** argv);
+  std::string usage() const;
+
+ private:
+  enum class Kind { Int, Int64, Float, String, Switch };
+  struct Flag {
+    std::string name, help;
+    Kind kind = Kind::Int;
+    void* target = nullptr;
+    int64_t imin = 0, imax = 0;  // Int, Int64
+    double fmin = 0, fmax = 0;   // Float
+    std::vector<std::string> choices;
+    std::string default_text;
+    bool seen = false;
+
+    std::string expectation() const;     // "expected an integer >= 1", ...
+    bool accept(const std::string& value);  // parses, range-checks and stores; false if invalid
+  };
+  std::string program_, summary_;
+  std::vector<Flag> flags_;
+
+  Flag& declare(const std::string& name, Kind kind, void* target, const std::string& help);
+  Flag* find(const std::string& name);
+  std::string suggest(const std::string& name) const;
+};
+
+// "0,1" -> {0,1} (in the given order; spaces around items allowed). Throws on an empty list, a
+// non-integer ("x", "1.5"), a digit outside 0..nclass-1, a duplicate, or all nclass digits
+// ("you cannot forget every digit").
+std::vector<int> parse_digit_list(const std::string& s, int nclass = 10);
+
+// Runs body and returns its exit code; a std::exception escaping it is printed to stderr as
+// "<program>: error: <what>" and turned into exit code 2. While body runs, the first Ctrl-C
+// (SIGINT) only sets the flag read by interrupted(), so a driver can finish its step, write its
+// checkpoint and exit; a second Ctrl-C kills the process as usual.
+int run_guarded(const char* program, const std::function<int()>& body);
+bool interrupted();

@@ -1,0 +1,15 @@
+// Drawing images from a CVAE: z ~ N(0, I), x = decoder mean for a chosen label.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "models/cvae.h"
+
+// Decoder-mean images (labels.size() x x_dim) on the device, in chunks so any count fits.
+void sample_images(Backend& be, Cvae& model, const std::vector<int>& labels, float* images);
+// Host copy of sample_images.
+std::vector<float> sample_images_host(Backend& be, Cvae& model, const std::vector<int>& labels);
+// Labels digit-major: per_digit copies of 0, then of 1, ...
+std::vector<int> digit_major_labels(int n_class, int per_digit);
+// PNG grid, one row per digit; the draw uses its own seed so grids of different models are comparable.
+void write_sample_grid(const Backend& be, Cvae& model, int per_digit, uint64_t seed, const std::string& path);
