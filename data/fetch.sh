@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetches MNIST (raw IDX) into <dest>/mnist/ and FashionMNIST (gzipped IDX) into <dest>/fashion/.
 #
-#   bash data/fetch.sh [--dest DIR] [--src DIR]
+#   bash data/fetch.sh [--dest DIR] [--src DIR]      (--data DIR is the same as --src DIR)
 #
 # Sources, in order of preference:
 #   AMNESIA_DATA_SRC=DIR (or --src DIR): copy from an existing folder (DIR/mnist, DIR/fashion, or
@@ -25,8 +25,8 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --dest) [[ $# -ge 2 ]] || die "--dest needs a directory"; dest="$2"; shift 2 ;;
     --dest=*) dest="${1#--dest=}"; shift ;;
-    --src) [[ $# -ge 2 ]] || die "--src needs a directory"; src="$2"; shift 2 ;;
-    --src=*) src="${1#--src=}"; shift ;;
+    --src|--data) [[ $# -ge 2 ]] || die "$1 needs a directory"; src="$2"; shift 2 ;;
+    --src=*|--data=*) src="${1#*=}"; shift ;;
     -h|--help) sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
   esac

@@ -1,6 +1,7 @@
 // Drawing images from a CVAE: z ~ N(0, I), x = decoder mean for a chosen label.
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/cvae.h"
@@ -13,3 +14,7 @@ std::vector<float> sample_images_host(Backend& be, Cvae& model, const std::vecto
 std::vector<int> digit_major_labels(int n_class, int per_digit);
 // PNG grid, one row per digit; the draw uses its own seed so grids of different models are comparable.
 void write_sample_grid(const Backend& be, Cvae& model, int per_digit, uint64_t seed, const std::string& path);
+// Label-interpolation morphs: one row per (from, to) pair; along the row z and the label vector c
+// move together from (z1, onehot(from)) to (z2, onehot(to)) in `steps` equal steps.
+void write_morph_grid(const Backend& be, Cvae& model, const std::vector<std::pair<int, int>>& pairs, int steps,
+                      uint64_t seed, const std::string& path);

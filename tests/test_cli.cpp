@@ -133,7 +133,13 @@ TEST_CASE("cli: bad values give one-line messages naming the flag") {
   CHECK(error_of({"5"}).find("unexpected argument '5'") == 0);
   CHECK(error_of({"-s", "5"}).find("unexpected argument '-s'") == 0);
   CHECK(error_of({"--steps", "5", "--steps=6"}) == "--steps given twice");
+  // The bounds themselves are inclusive; one past them is not.
   CHECK(error_of({"--steps", "1000000", "--lr", "0"}) == "");
+  CHECK(error_of({"--steps", "1", "--lr", "1"}) == "");
+  CHECK(error_of({"--steps", "0"}) == "--steps: expected an integer in [1, 1000000], got '0'");
+  CHECK(error_of({"--steps", "1000001"}) == "--steps: expected an integer in [1, 1000000], got '1000001'");
+  CHECK(error_of({"--lr", "1.0001"}) == "--lr: expected a number in [0, 1], got '1.0001'");
+  CHECK(error_of({"--lr", "-0.0001"}) == "--lr: expected a number in [0, 1], got '-0.0001'");
 }
 
 TEST_CASE("cli: --help prints usage listing every flag, type and default") {

@@ -8,6 +8,10 @@ namespace cpu {
 
 #ifdef AMNESIA_CBLAS
 void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, const float* B, float beta, float* C) {
+  if (K == 0) {  // BLAS rejects a zero leading dimension; an empty product leaves beta * C
+    for (long i = 0; i < static_cast<long>(M) * N; ++i) C[i] = beta == 0.0f ? 0.0f : beta * C[i];
+    return;
+  }
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, M, N, K, alpha, A,
               ta ? M : K, B, tb ? K : N, beta, C, N);
 }

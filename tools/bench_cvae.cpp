@@ -1,0 +1,56 @@
+// bench_cvae: steps/s of the CVAE training step and the time of the 50k-sample Fisher, on one device.
+#include <cstdio>
+
+#include "engine/adam.h"
+#include "engine/cli.h"
+#include "engine/ops/rng.h"
+#include "engine/timer.h"
+#include "models/cvae_fisher.h"
+
+namespace {
+
+double time_train_steps(Backend& be, int batch, int steps) {
+  Cvae model(be, CvaeConfig{}, 1);
+  Adam adam(be, model.params(), AdamHyper{});
+  const CvaeConfig& k = model.config();
+  Buffer<float> x(be, static_cast<size_t>(batch) * k.x_dim), c(be, static_cast<size_t>(batch) * k.n_class), sums(be, 2);
+  fill_uniform(be, x.data(), static_cast<int64_t>(x.size()));
+  fill_uniform(be, c.data(), static_cast<int64_t>(c.size()));
+  auto step = [&] {
+    model.params().zero_grad(be);
+    model.elbo(be, x.data(), c.data(), batch, 1.0f, {sums.data(), sums.data() + 1}, true);
+    adam.step(be, model.params());
+  };
+  for (int i = 0; i < 5; ++i) step();  // warm-up: allocation, BLAS thread start, cuBLAS heuristics
+  backend_sync(be);
+  Timer t;
+  for (int i = 0; i < steps; ++i) step();
+  backend_sync(be);
+  return t.seconds() / steps;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_guarded("bench_cvae", [&] {
+    std::string device = "auto";
+    int batch = 256, steps = 200, fisher_samples = 50000;
+    Cli cli("bench_cvae", "Time the CVAE training step and the batched diagonal Fisher.");
+    cli.add("device", &device, "where to run", {"auto", "cpu", "cuda"});
+    cli.add("batch", &batch, "batch size", 1, 65536);
+    cli.add("steps", &steps, "timed training steps", 1, 1000000);
+    cli.add("fisher-samples", &fisher_samples, "samples in the Fisher", 1, 10000000);
+    if (!cli.parse(argc, argv)) return 0;
+    Backend be = make_backend(device, 1);
+    double step_s = time_train_steps(be, batch, steps);
+    Cvae model(be, CvaeConfig{}, 1);
+    Timer t;
+    Buffer<float> f = cvae_fisher(be, model, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, fisher_samples, 500);
+    backend_sync(be);
+    double fisher_s = t.seconds();
+    std::printf("| device | CVAE step (batch %d) | steps/s | Fisher (%d samples) |\n|---|---|---|---|\n", batch,
+                fisher_samples);
+    std::printf("| %s | %.3f ms | %.1f | %.2f s |\n", be.name(), 1e3 * step_s, 1.0 / step_s, fisher_s);
+    return 0;
+  });
+}
