@@ -13,25 +13,12 @@
 #include <fstream>
 #include <iterator>
 
+#include "tests/temp_dir.h"
 #include "engine/idx.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() / ("amnesia_test_" + std::to_string(getpid())) / tag;
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-    fs::remove(path.parent_path(), ec);
-  }
-};
 
 fs::path repo_root() { return fs::path(__FILE__).parent_path().parent_path(); }
 

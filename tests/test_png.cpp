@@ -19,26 +19,12 @@
 #include <stb_image.h>
 #pragma GCC diagnostic pop
 
+#include "tests/temp_dir.h"
 #include "engine/png.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() / ("amnesia_test_" + std::to_string(getpid())) / tag;
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-    fs::remove(path.parent_path(), ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 struct PngInfo {
   uint32_t width = 0, height = 0;

@@ -8,29 +8,12 @@
 #include <fstream>
 #include <iterator>
 
+#include "tests/temp_dir.h"
 #include "engine/safetensors.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-// doctest::Contains wants a C string; this accepts the std::string messages built here.
-doctest::Contains contains(const std::string& s) { return doctest::Contains(s.c_str()); }
-
-struct TempDir {
-  fs::path path;
-  explicit TempDir(const std::string& tag) {
-    path = fs::temp_directory_path() / ("amnesia_test_" + std::to_string(getpid())) / tag;
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-    fs::remove(path.parent_path(), ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
