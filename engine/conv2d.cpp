@@ -1,0 +1,29 @@
+#include "engine/conv2d.h"
+
+#include <cmath>
+
+Conv2d::Conv2d(ParamStore& store, const std::string& name, int in_, int out_, int k_, int stride_, int pad_, bool bias)
+    : in(in_), out(out_), k(k_), stride(stride_), pad(pad_), has_bias(bias) {
+  // PyTorch's default nn.Conv2d initialisation (kaiming_uniform with a = sqrt(5)) works out to
+  // U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the weight, and the bias uses the same bound.
+  const float bound = 1.0f / std::sqrt(static_cast<float>(in * k * k));
+  w = store.reserve(name + ".weight", {out, in, k, k}, bound);
+  if (has_bias) b = store.reserve(name + ".bias", {out}, bound);
+}
+
+float* Conv2d::workspace(const Backend& be, const ConvGeom& g) {
+  const size_t need = static_cast<size_t>(g.workspace_floats());
+  if (ws_.size() < need || ws_.device() != be.device) ws_ = Buffer<float>(be, need);
+  return ws_.data();
+}
+
+void Conv2d::forward(const Backend& be, const ParamStore& p, const float* x, int n, int height, int width, float* y) {
+  const ConvGeom g = geom(n, height, width);
+  conv2d_fwd(be, g, x, p.value(w), has_bias ? p.value(b) : nullptr, y, workspace(be, g));
+}
+
+void Conv2d::backward(const Backend& be, const ParamStore& p, const float* x, const float* dy, int n, int height,
+                      int width, float* dx) {
+  const ConvGeom g = geom(n, height, width);
+  conv2d_bwd(be, g, x, p.value(w), dy, dx, p.grad(w), has_bias ? p.grad(b) : nullptr, workspace(be, g));
+}

@@ -1,0 +1,34 @@
+// 2-D convolution layer on NCHW tensors: weight [out, in, k, k] and bias [out] in the ParamStore, as
+// PyTorch's nn.Conv2d (names "<name>.weight", "<name>.bias", so checkpoints map onto a state_dict).
+// The layer owns the scratch its im2col + GEMM passes need and grows it on demand.
+#pragma once
+#include <string>
+
+#include "engine/ops/conv2d.h"
+#include "engine/params.h"
+
+class Conv2d {
+ public:
+  int in = 0, out = 0, k = 1, stride = 1, pad = 0;
+  bool has_bias = true;
+  size_t w = 0, b = 0;  // offsets in the ParamStore (b is meaningless without a bias)
+
+  Conv2d() = default;
+  Conv2d(ParamStore& store, const std::string& name, int in, int out, int k, int stride = 1, int pad = 0,
+         bool bias = true);
+
+  int out_h(int height) const { return (height + 2 * pad - k) / stride + 1; }
+  int out_w(int width) const { return (width + 2 * pad - k) / stride + 1; }
+  ConvGeom geom(int n, int height, int width) const { return ConvGeom{n, in, height, width, out, k, stride, pad}; }
+
+  // x: n x in x height x width  ->  y: n x out x out_h(height) x out_w(width).
+  void forward(const Backend& be, const ParamStore& p, const float* x, int n, int height, int width, float* y);
+  // Accumulates dW (and db) into p's gradients from dy (n x out x OH x OW); writes dx (same shape as x)
+  // when dx is not null. x is the forward input.
+  void backward(const Backend& be, const ParamStore& p, const float* x, const float* dy, int n, int height, int width,
+                float* dx);
+
+ private:
+  float* workspace(const Backend& be, const ConvGeom& g);
+  Buffer<float> ws_;
+};

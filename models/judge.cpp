@@ -1,0 +1,183 @@
+#include "models/judge.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "engine/ops/adam.h"
+#include "engine/ops/bias_act.h"
+#include "engine/ops/dropout.h"
+#include "engine/ops/pool.h"
+#include "engine/ops/softmax_xent.h"
+#include "engine/safetensors.h"
+
+namespace {
+// Feature-map sizes along the network (square maps).
+constexpr int kC1 = 10, kC2 = 20, kS1 = 24, kP1 = 12, kS2 = 8, kP2 = 4, kFlat = kC2 * kP2 * kP2, kHidden = 50;
+
+PoolGeom pool1(int rows) { return PoolGeom{rows, kC1, kS1, kS1, 2, 2, 0}; }
+PoolGeom pool2(int rows) { return PoolGeom{rows, kC2, kS2, kS2, 2, 2, 0}; }
+}  // namespace
+
+Judge::Judge(const Backend& be, uint64_t init_seed) {
+  conv1_ = Conv2d(params_, "conv1", 1, kC1, 5);
+  bn1_ = BatchNorm(params_, "bn1", kC1);
+  conv2_ = Conv2d(params_, "conv2", kC1, kC2, 5);
+  bn2_ = BatchNorm(params_, "bn2", kC2);
+  fc1_ = Linear(params_, "fc1", kFlat, kHidden, Act::ReLU);
+  fc2_ = Linear(params_, "fc2", kHidden, kClasses, Act::None);
+  params_.allocate(be, init_seed);
+  bn1_.init(be, params_);
+  bn2_.init(be, params_);
+  adam_m_ = Buffer<float>(be, params_.size());
+  adam_v_ = Buffer<float>(be, params_.size());
+}
+
+void Judge::reserve(const Backend& be, int rows, bool grads) {
+  auto f = [&](int per_row) { return Buffer<float>(be, static_cast<size_t>(rows) * per_row); };
+  if (rows > capacity_) {
+    c1_ = f(kC1 * kS1 * kS1); b1_ = f(kC1 * kS1 * kS1); a1_ = f(kC1 * kP1 * kP1);
+    c2_ = f(kC2 * kS2 * kS2); b2_ = f(kC2 * kS2 * kS2); a2_ = f(kFlat);
+    f1_ = f(kHidden); f1d_ = f(kHidden); logits_ = f(kClasses);
+    mask2_ = f(kC2); mask1_ = f(kHidden);
+    arg1_ = Buffer<int>(be, static_cast<size_t>(rows) * kC1 * kP1 * kP1);
+    arg2_ = Buffer<int>(be, static_cast<size_t>(rows) * kFlat);
+    capacity_ = rows;
+  }
+  if (grads && rows > grad_capacity_) {
+    dlogits_ = f(kClasses); df1d_ = f(kHidden); da2_ = f(kFlat);
+    db2_ = f(kC2 * kS2 * kS2); dc2_ = f(kC2 * kS2 * kS2);
+    da1_ = f(kC1 * kP1 * kP1); db1_ = f(kC1 * kS1 * kS1); dc1_ = f(kC1 * kS1 * kS1);
+    grad_capacity_ = rows;
+  }
+}
+
+void Judge::forward(Backend& be, const float* x, int rows, bool training) {
+  const ParamStore& p = params_;
+  // Block 1: conv -> bn -> max-pool -> ReLU.
+  conv1_.forward(be, p, x, rows, kSide, kSide, c1_.data());
+  if (training) bn1_.forward_train(be, p, c1_.data(), rows, kS1 * kS1, b1_.data());
+  else bn1_.forward_eval(be, p, c1_.data(), rows, kS1 * kS1, b1_.data());
+  maxpool_fwd(be, b1_.data(), pool1(rows), a1_.data(), training ? arg1_.data() : nullptr);
+  bias_act_fwd(be, a1_.data(), nullptr, rows, kC1 * kP1 * kP1, Act::ReLU);
+
+  // Block 2: conv -> bn -> channel dropout -> max-pool -> ReLU. Dropout works in place on b2: the
+  // backward needs only its multipliers (bn2's backward reads c2, the pool's its winners).
+  conv2_.forward(be, p, a1_.data(), rows, kP1, kP1, c2_.data());
+  if (training) {
+    bn2_.forward_train(be, p, c2_.data(), rows, kS2 * kS2, b2_.data());
+    dropout_fwd(be, b2_.data(), mask2_.data(), static_cast<int64_t>(rows) * kC2 * kS2 * kS2, kS2 * kS2, kDropout,
+                b2_.data());
+  } else {
+    bn2_.forward_eval(be, p, c2_.data(), rows, kS2 * kS2, b2_.data());
+  }
+  maxpool_fwd(be, b2_.data(), pool2(rows), a2_.data(), training ? arg2_.data() : nullptr);
+  bias_act_fwd(be, a2_.data(), nullptr, rows, kFlat, Act::ReLU);
+
+  // Head: the NCHW map of one image is already its flattened 320-vector (PyTorch's x.view(-1, 320)).
+  fc1_.forward(be, p, a2_.data(), rows, f1_.data());
+  const float* head_in = f1_.data();
+  if (training) {
+    dropout_fwd(be, f1_.data(), mask1_.data(), static_cast<int64_t>(rows) * kHidden, 1, kDropout, f1d_.data());
+    head_in = f1d_.data();
+  }
+  fc2_.forward(be, p, head_in, rows, logits_.data());
+}
+
+void Judge::forward_backward(Backend& be, const float* x, const int* labels, int rows, float scale, float* loss_sum) {
+  reserve(be, rows, true);
+  forward(be, x, rows, true);
+  const ParamStore& p = params_;
+  softmax_xent(be, logits_.data(), labels, rows, kClasses, scale, dlogits_.data(), loss_sum);
+
+  fc2_.backward(be, p, f1d_.data(), logits_.data(), dlogits_.data(), rows, df1d_.data());
+  dropout_bwd(be, df1d_.data(), mask1_.data(), static_cast<int64_t>(rows) * kHidden, 1, df1d_.data());
+  // fc1's ReLU derivative is read from its output before dropout (f1), which is what the ReLU produced.
+  fc1_.backward(be, p, a2_.data(), f1_.data(), df1d_.data(), rows, da2_.data());
+
+  bias_act_bwd(be, da2_.data(), a2_.data(), nullptr, rows, kFlat, Act::ReLU);
+  maxpool_bwd(be, da2_.data(), arg2_.data(), pool2(rows), db2_.data());
+  dropout_bwd(be, db2_.data(), mask2_.data(), static_cast<int64_t>(rows) * kC2 * kS2 * kS2, kS2 * kS2, db2_.data());
+  bn2_.backward(be, p, c2_.data(), db2_.data(), rows, kS2 * kS2, dc2_.data());
+  conv2_.backward(be, p, a1_.data(), dc2_.data(), rows, kP1, kP1, da1_.data());
+
+  bias_act_bwd(be, da1_.data(), a1_.data(), nullptr, rows, kC1 * kP1 * kP1, Act::ReLU);
+  maxpool_bwd(be, da1_.data(), arg1_.data(), pool1(rows), db1_.data());
+  bn1_.backward(be, p, c1_.data(), db1_.data(), rows, kS1 * kS1, dc1_.data());
+  conv1_.backward(be, p, x, dc1_.data(), rows, kSide, kSide, nullptr);  // the images need no gradient
+}
+
+void Judge::train_step(Backend& be, const float* x, const int* labels, int rows, float lr, float* loss_sum) {
+  params_.zero_grad(be);
+  forward_backward(be, x, labels, rows, 1.0f / static_cast<float>(rows), loss_sum);
+  AdamHyper h;
+  h.lr = lr;
+  adam_step(be, params_.values(), params_.grads(), adam_m_.data(), adam_v_.data(),
+            static_cast<int64_t>(params_.size()), h, ++adam_t_);
+}
+
+void Judge::logits(const Backend& be, const float* x, int n, float* out) {
+  // Eval mode draws no random numbers, so a copy of the backend (same device) is all forward needs.
+  Backend local = be;
+  for (int start = 0; start < n; start += kEvalChunk) {
+    const int rows = std::min(kEvalChunk, n - start);
+    reserve(be, rows, false);
+    forward(local, x + static_cast<int64_t>(start) * kPixels, rows, false);
+    copy_on(be, out + static_cast<int64_t>(start) * kClasses, logits_.data(), sizeof(float) * rows * kClasses);
+  }
+}
+
+void Judge::probabilities(const Backend& be, const float* x, int n, float* out) {
+  logits(be, x, n, out);
+  softmax(be, out, n, kClasses, out);
+}
+
+void Judge::save(const Backend& be, const std::string& path, const std::map<std::string, std::string>& meta) const {
+  std::vector<NamedTensor> ts = params_.to_named(be);
+  bn1_.append_stats(be, ts);
+  bn2_.append_stats(be, ts);
+  std::map<std::string, std::string> m = meta;
+  m["model"] = "judge";
+  save_safetensors(path, ts, m);
+}
+
+void Judge::load(const Backend& be, const std::string& path) {
+  std::map<std::string, std::string> meta;
+  std::vector<NamedTensor> ts = load_safetensors(path, &meta);
+  auto model = meta.find("model");
+  if (model != meta.end() && model->second != "judge")
+    throw std::runtime_error(path + ": is a '" + model->second +
+                             "' checkpoint, not a judge classifier (train one with sa_judge)");
+  params_.load_named(be, ts, path);
+  bn1_.load_stats(be, ts, path);
+  bn2_.load_stats(be, ts, path);
+}
+
+std::vector<float> judge_probabilities(Backend& be, Judge& judge, const float* images_dev, int n) {
+  std::vector<float> host(static_cast<size_t>(n) * Judge::kClasses);
+  if (n <= 0) return host;
+  Buffer<float> probs(be, host.size());
+  judge.probabilities(be, images_dev, n, probs.data());
+  copy_out(be, host.data(), probs.data(), host.size() * sizeof(float));
+  return host;
+}
+
+double judge_accuracy(Backend& be, Judge& judge, const Dataset& d) {
+  if (d.dim() != Judge::kPixels) throw std::runtime_error("judge_accuracy: the judge takes 28x28 images");
+  if (d.count == 0) return 0.0;
+  // Upload a slice at a time so a 60k-image set never needs its own 190 MB device copy.
+  const int slice = 10000;
+  Buffer<float> images(be, static_cast<size_t>(std::min(slice, d.count)) * Judge::kPixels);
+  int correct = 0;
+  for (int start = 0; start < d.count; start += slice) {
+    const int n = std::min(slice, d.count - start);
+    copy_in(be, images.data(), d.images.data() + static_cast<size_t>(start) * Judge::kPixels,
+            sizeof(float) * n * Judge::kPixels);
+    std::vector<float> p = judge_probabilities(be, judge, images.data(), n);
+    for (int i = 0; i < n; ++i) {
+      const float* row = p.data() + static_cast<size_t>(i) * Judge::kClasses;
+      const int guess = static_cast<int>(std::max_element(row, row + Judge::kClasses) - row);
+      correct += guess == d.labels[start + i];
+    }
+  }
+  return static_cast<double>(correct) / d.count;
+}
