@@ -19,54 +19,71 @@ void Cvae::reserve_batch(const Backend& be, int rows) {
   if (rows <= capacity_) return;
   const CvaeConfig& c = cfg_;
   auto t = [&](int cols) { return Tensor(be, {rows, cols}); };
-  xc_ = t(c.x_dim + c.n_class); a1_ = t(c.h1); a2_ = t(c.h2); h_ = t(2 * c.z_dim); eps_ = t(c.z_dim); z_ = t(c.z_dim);
-  zc_ = t(c.z_dim + c.n_class); d1_ = t(c.h2); d2_ = t(c.h1); logits_ = t(c.x_dim);
-  dlogits_ = t(c.x_dim); dd2_ = t(c.h1); dd1_ = t(c.h2); dzc_ = t(c.z_dim + c.n_class); dz_ = t(c.z_dim);
+  auto labelled = [&](int cols) { return t(c.n_class ? cols + c.n_class : 0); };  // [v | c]; unused without labels
+  xc_ = labelled(c.x_dim); a1_ = t(c.h1); a2_ = t(c.h2); h_ = t(2 * c.z_dim); eps_ = t(c.z_dim); z_ = t(c.z_dim);
+  zc_ = labelled(c.z_dim); d1_ = t(c.h2); d2_ = t(c.h1); logits_ = t(c.x_dim);
+  dlogits_ = t(c.x_dim); dd2_ = t(c.h1); dd1_ = t(c.h2); dzc_ = labelled(c.z_dim); dz_ = t(c.z_dim);
   dh_ = t(2 * c.z_dim); da2_ = t(c.h2); da1_ = t(c.h1);
   capacity_ = rows;
 }
 
-void Cvae::encoder_forward(const Backend& be, const float* x, const float* c, int rows) {
-  concat_cols(be, x, cfg_.x_dim, c, cfg_.n_class, rows, xc_.data());
-  enc1_.forward(be, params_, xc_.data(), rows, a1_.data());
-  enc2_.forward(be, params_, a1_.data(), rows, a2_.data());
-  enc_head_.forward(be, params_, a2_.data(), rows, h_.data());
+// [v | c] into vc for a conditional model; an unconditional one (n_class 0) feeds v on as it is.
+const float* Cvae::with_label(const Backend& be, const float* v, int v_dim, const float* c, int rows, Tensor& vc) const {
+  if (cfg_.n_class == 0) return v;
+  concat_cols(be, v, v_dim, c, cfg_.n_class, rows, vc.data());
+  return vc.data();
 }
 
-void Cvae::decoder_forward(const Backend& be, const float* z, const float* c, int rows) {
-  concat_cols(be, z, cfg_.z_dim, c, cfg_.n_class, rows, zc_.data());
-  dec1_.forward(be, params_, zc_.data(), rows, d1_.data());
+const float* Cvae::encoder_forward(const Backend& be, const float* x, const float* c, int rows) {
+  const float* in = with_label(be, x, cfg_.x_dim, c, rows, xc_);
+  enc1_.forward(be, params_, in, rows, a1_.data());
+  enc2_.forward(be, params_, a1_.data(), rows, a2_.data());
+  enc_head_.forward(be, params_, a2_.data(), rows, h_.data());
+  return in;
+}
+
+const float* Cvae::decoder_forward(const Backend& be, const float* z, const float* c, int rows) {
+  const float* in = with_label(be, z, cfg_.z_dim, c, rows, zc_);
+  dec1_.forward(be, params_, in, rows, d1_.data());
   dec2_.forward(be, params_, d1_.data(), rows, d2_.data());
   dec3_.forward(be, params_, d2_.data(), rows, logits_.data());
+  return in;
 }
 
 void Cvae::elbo(Backend& be, const float* x, const float* c, int rows, float scale, ElboSums sums, bool backward,
                 float* fisher, float fisher_scale) {
   reserve_batch(be, rows);
   const CvaeConfig& k = cfg_;
-  encoder_forward(be, x, c, rows);
+  const float* enc_in = encoder_forward(be, x, c, rows);
   fill_normal(be, eps_.data(), static_cast<int64_t>(rows) * k.z_dim);
   reparam_kl_fwd(be, h_.data(), eps_.data(), rows, k.z_dim, scale, z_.data(), sums.kl);
-  decoder_forward(be, z_.data(), c, rows);
+  const float* dec_in = decoder_forward(be, z_.data(), c, rows);
   bce_logits(be, logits_.data(), x, static_cast<int64_t>(rows) * k.x_dim, scale, backward ? dlogits_.data() : nullptr,
              sums.bce);
   if (!backward) return;
 
   dec3_.backward(be, params_, d2_.data(), logits_.data(), dlogits_.data(), rows, dd2_.data(), fisher, fisher_scale);
   dec2_.backward(be, params_, d1_.data(), d2_.data(), dd2_.data(), rows, dd1_.data(), fisher, fisher_scale);
-  dec1_.backward(be, params_, zc_.data(), d1_.data(), dd1_.data(), rows, dzc_.data(), fisher, fisher_scale);
-  slice_cols(be, dzc_.data(), k.z_dim + k.n_class, 0, k.z_dim, rows, dz_.data());
+  // Without labels dec1's input is z itself, so its input gradient is dz with nothing to slice off.
+  dec1_.backward(be, params_, dec_in, d1_.data(), dd1_.data(), rows, k.n_class ? dzc_.data() : dz_.data(), fisher,
+                 fisher_scale);
+  if (k.n_class) slice_cols(be, dzc_.data(), k.z_dim + k.n_class, 0, k.z_dim, rows, dz_.data());
   reparam_kl_bwd(be, h_.data(), eps_.data(), dz_.data(), rows, k.z_dim, scale, dh_.data());
   enc_head_.backward(be, params_, a2_.data(), h_.data(), dh_.data(), rows, da2_.data(), fisher, fisher_scale);
   enc2_.backward(be, params_, a1_.data(), a2_.data(), da2_.data(), rows, da1_.data(), fisher, fisher_scale);
-  enc1_.backward(be, params_, xc_.data(), a1_.data(), da1_.data(), rows, nullptr, fisher, fisher_scale);
+  enc1_.backward(be, params_, enc_in, a1_.data(), da1_.data(), rows, nullptr, fisher, fisher_scale);
+}
+
+// The decoder ends in logits (the loss wants them); images are their sigmoid.
+void Cvae::logits_to_images(const Backend& be, int rows, float* images) const {
+  copy_on(be, images, logits_.data(), sizeof(float) * rows * cfg_.x_dim);
+  bias_act_fwd(be, images, nullptr, rows, cfg_.x_dim, Act::Sigmoid);
 }
 
 void Cvae::decode(const Backend& be, const float* z, const float* c, int rows, float* images) {
   reserve_batch(be, rows);
   decoder_forward(be, z, c, rows);
-  copy_on(be, images, logits_.data(), sizeof(float) * rows * cfg_.x_dim);
-  bias_act_fwd(be, images, nullptr, rows, cfg_.x_dim, Act::Sigmoid);
+  logits_to_images(be, rows, images);
 }
 
 void Cvae::encode_mean(const Backend& be, const float* x, const float* c, int rows, float* mu) {
@@ -75,10 +92,19 @@ void Cvae::encode_mean(const Backend& be, const float* x, const float* c, int ro
   slice_cols(be, h_.data(), 2 * cfg_.z_dim, 0, cfg_.z_dim, rows, mu);
 }
 
+void Cvae::reconstruct(const Backend& be, const float* x, const float* c, int rows, float* bce_sum, float* images) {
+  reserve_batch(be, rows);                 // before z_.data() is read: it may reallocate z_
+  encode_mean(be, x, c, rows, z_.data());  // z_ is free outside elbo(), so it holds mu here
+  decoder_forward(be, z_.data(), c, rows);
+  if (bce_sum) bce_logits(be, logits_.data(), x, static_cast<int64_t>(rows) * cfg_.x_dim, 1.0f, nullptr, bce_sum);
+  if (images) logits_to_images(be, rows, images);
+}
+
 void Cvae::save(const Backend& be, const std::string& path, const std::map<std::string, std::string>& meta) const {
   std::map<std::string, std::string> m = meta;
   m["model"] = "cvae";
   m["z_dim"] = std::to_string(cfg_.z_dim);
+  m["n_class"] = std::to_string(cfg_.n_class);  // 0: the unconditional VAE
   save_safetensors(path, params_.to_named(be), m);
 }
 

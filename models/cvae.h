@@ -2,6 +2,8 @@
 // encoder [x | c] (784+10) -> 512 -> 256 -> (mu, logvar) of size 8;
 // decoder [z | c] (8+10) -> 256 -> 512 -> 784 logits (sigmoid gives the pixel means).
 // Loss: BCE summed over pixels + KL, summed over the batch.
+// With n_class = 0 the same class is a plain (unconditional) VAE: both halves read x or z alone and
+// every c argument may be null. One source serves both, so the CVAE and the VAE cannot drift apart.
 #pragma once
 #include <string>
 
@@ -10,6 +12,16 @@
 struct CvaeConfig {
   int x_dim = 784, n_class = 10, h1 = 512, h2 = 256, z_dim = 8;
 };
+
+// The unconditional VAE of the catastrophic-forgetting study: the SA CVAE without its label input
+// (784 -> 512 -> 256 -> z 8 -> 256 -> 512 -> 784). The reference study does not fix its sizes; keeping
+// the SA ones means the same tested layers, about the same 1.07 M weights, and the same summed-loss
+// scale, so an EWC lambda reads the same way in both studies.
+inline CvaeConfig vae_config() {
+  CvaeConfig c;
+  c.n_class = 0;
+  return c;
+}
 
 // Per-batch sums written by the ELBO pass, each a device scalar that the pass adds to.
 struct ElboSums {
@@ -23,13 +35,17 @@ class Cvae {
 
   // Negative ELBO of (x, c) for `rows` samples, scaled by `scale`, added to sums. When backward is
   // set, accumulates gradients into params() (or per-sample squared gradients into `fisher`).
-  // c is rows x n_class: one-hot or any soft label.
+  // c is rows x n_class: one-hot or any soft label (ignored, may be null, when n_class is 0).
   void elbo(Backend& be, const float* x, const float* c, int rows, float scale, ElboSums sums, bool backward,
             float* fisher = nullptr, float fisher_scale = 1.0f);
   // Pixel means sigmoid(decoder(z, c)) into images (rows x x_dim).
   void decode(const Backend& be, const float* z, const float* c, int rows, float* images);
   // Encoder means mu(x, c) into mu (rows x z_dim).
   void encode_mean(const Backend& be, const float* x, const float* c, int rows, float* mu);
+  // Deterministic reconstruction through z = mu(x, c): adds BCE(decoder(mu, c), x) summed over pixels
+  // and rows to *bce_sum (a device scalar, may be null) and writes the pixel means into images
+  // (rows x x_dim) when that is not null. No random draw, so it is a stable yardstick across a run.
+  void reconstruct(const Backend& be, const float* x, const float* c, int rows, float* bce_sum, float* images);
 
   ParamStore& params() { return params_; }
   const ParamStore& params() const { return params_; }
@@ -39,8 +55,12 @@ class Cvae {
 
  private:
   void reserve_batch(const Backend& be, int rows);
-  void encoder_forward(const Backend& be, const float* x, const float* c, int rows);
-  void decoder_forward(const Backend& be, const float* z, const float* c, int rows);
+  // Each forward returns the pointer its first layer read ([v | c], or v itself without labels),
+  // which that layer's backward needs again.
+  const float* encoder_forward(const Backend& be, const float* x, const float* c, int rows);
+  const float* decoder_forward(const Backend& be, const float* z, const float* c, int rows);
+  const float* with_label(const Backend& be, const float* v, int v_dim, const float* c, int rows, Tensor& vc) const;
+  void logits_to_images(const Backend& be, int rows, float* images) const;
 
   CvaeConfig cfg_;
   ParamStore params_;
