@@ -1,5 +1,5 @@
 // sa_forget: Selective Amnesia on a trained CVAE; forgets the chosen digits, then audits the
-// writes sample grids of the model before and after, and label-interpolation morphs.
+// original and the forgetful model with the independent judge.
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +7,7 @@
 #include "engine/cli.h"
 #include "engine/progress.h"
 #include "engine/timer.h"
+#include "models/cvae_audit.h"
 #include "models/cvae_fisher.h"
 #include "models/cvae_sampling.h"
 #include "models/selective_amnesia.h"
@@ -14,9 +15,9 @@
 namespace {
 
 struct Options {
-  std::string model = "runs/sa_train/cvae.safetensors", fisher, digits = "0";
+  std::string model = "runs/sa_train/cvae.safetensors", fisher, digits = "0", judge;
   std::string device = "auto", out = "runs/sa_forget";
-  int steps = 10000, batch = 256, fisher_samples = 50000, log_every = 100;
+  int steps = 10000, batch = 256, fisher_samples = 50000, audit_samples = 1000, log_every = 100;
   float lr = 1e-4f, lambda = 100.0f, gamma = 1.0f;
   int64_t seed = 0;
 };
@@ -51,6 +52,9 @@ int forget(const Options& o, const std::vector<int>& digits) {
   Cvae model(be, CvaeConfig{}, 0), frozen(be, CvaeConfig{}, 0);
   model.load(be, o.model);
   frozen.load(be, o.model);
+  // Load the judge before the long part, so a bad judge path fails fast.
+  const char* default_judge = "runs/judge/judge.safetensors";
+  std::unique_ptr<Judge> judge = load_judge(be, o.judge.empty() ? default_judge : o.judge, !o.judge.empty());
   Buffer<float> fisher = fisher_for(be, model, o);
 
   ForgetConfig cfg;
@@ -94,6 +98,11 @@ int forget(const Options& o, const std::vector<int>& digits) {
   for (int f : digits) pairs.push_back({cfg.remember[pairs.size() % cfg.remember.size()], f});
   write_morph_grid(be, model, pairs, 10, 99, o.out + "/morph.png");
   std::printf("wrote %s, samples_before.png, samples_after.png, morph.png in %s\n", ckpt.c_str(), o.out.c_str());
+
+  if (!judge) return 0;
+  AuditResult before = audit_cvae(be, frozen, *judge, o.audit_samples, digits, 777);
+  AuditResult after = audit_cvae(be, model, *judge, o.audit_samples, digits, 777);
+  report_audit(before.classes, after.classes, o.out);
   return 0;
 }
 
@@ -102,11 +111,13 @@ int forget(const Options& o, const std::vector<int>& digits) {
 int main(int argc, char** argv) {
   return run_guarded("sa_forget", [&] {
     Options o;
-    Cli cli("sa_forget", "Make a trained CVAE forget digits with Selective Amnesia.");
+    Cli cli("sa_forget", "Make a trained CVAE forget digits with Selective Amnesia, then audit it with the judge.");
     cli.add("digits", &o.digits, "digits to forget, comma-separated (e.g. 0 or 0,1 or 3,5,8)");
     cli.add("model", &o.model, "trained CVAE checkpoint (sa_train)");
     cli.add("fisher", &o.fisher, "Fisher file; default fisher.safetensors next to --model, computed if missing");
     cli.add("fisher-samples", &o.fisher_samples, "model samples for the Fisher", 1, 10000000);
+    cli.add("judge", &o.judge, "judge checkpoint (sa_judge); default runs/judge/judge.safetensors, the audit is skipped if that is absent");
+    cli.add("audit-samples", &o.audit_samples, "samples per digit in the audit", 1, 1000000);
     cli.add("steps", &o.steps, "forgetting steps", 1, 100000000);
     cli.add("batch", &o.batch, "batch size (each of the forget and replay halves)", 1, 65536);
     cli.add("lr", &o.lr, "Adam learning rate", 1e-8, 1.0);

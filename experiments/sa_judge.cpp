@@ -1,12 +1,12 @@
-// sa_judge: trains the Selective Amnesia MNIST judge (the classifier every audit reuses). The defaults
-// are the official recipe: batch 64, Adam 1e-4, learning rate x0.1 every 5 epochs, 20 epochs.
+// sa_judge: trains the Selective Amnesia MNIST judge (the classifier every audit reuses): the official
+// architecture, batch 64 and Adam, but a schedule that reaches the >= 99 % the audits need.
 //
 // Measured (seed 0, 2-core CPU, OPENBLAS_NUM_THREADS=1: ~9 s per 937-step epoch, ~3 min in all):
-//   official recipe                                  97.3 % test accuracy (plateaus from epoch 7: the
-//                                                    lr is 1e-5 and below after epoch 5)
-//   --lr 1e-3 --lr-step 8 --epochs 16                99.05 % (99.0 % from epoch 12 on)
+//   official recipe (--lr 1e-4 --lr-step 5 --epochs 20)   97.3 % test accuracy (plateaus from epoch 7:
+//                                                         the lr is 1e-5 and below after epoch 5)
+//   defaults (lr 1e-3, x0.1 every 8 epochs, 16 epochs)     99.05 % (99.0 % from epoch 12 on)
 // The architecture's heavy dropout (0.5 on 20 conv channels and on 50 hidden units) caps it near
-// 99.0-99.1 % whatever the schedule, so the second line is the recipe for the >= 99 % audit judge.
+// 99.0-99.1 % whatever the schedule.
 // OpenBLAS's own threading makes these small GEMMs ~2x SLOWER on 2 cores; set OPENBLAS_NUM_THREADS=1.
 #include <cstdio>
 #include <filesystem>
@@ -22,8 +22,8 @@
 namespace {
 
 struct Options {
-  int epochs = 20, batch = 64, lr_step = 5;
-  float lr = 1e-4f, lr_gamma = 0.1f;
+  int epochs = 16, batch = 64, lr_step = 8;
+  float lr = 1e-3f, lr_gamma = 0.1f;
   int64_t seed = 0;
   std::string device = "auto", data = "data/mnist", out = "runs/judge";
 };
@@ -119,13 +119,13 @@ int main(int argc, char** argv) {
     Options o;
     Cli cli("sa_judge",
             "Train the Selective Amnesia MNIST judge classifier (conv-BN-pool x2, fc 320-50-10) used by every audit. "
-            "The defaults are the official recipe, which reaches ~97.3 % test accuracy; for the >= 99 % judge the "
-            "audits expect use --lr 1e-3 --lr-step 8 --epochs 16 (99.05 %, seed 0). On a CPU an epoch takes "
-            "~9 s with OPENBLAS_NUM_THREADS=1 (2 cores; OpenBLAS threading is ~2x slower here).");
+            "The defaults reach ~99.05 % test accuracy (seed 0); the official recipe (--lr 1e-4 --lr-step 5 "
+            "--epochs 20) stops near 97.3 %. On a CPU an epoch takes ~9 s with OPENBLAS_NUM_THREADS=1 "
+            "(2 cores; OpenBLAS threading is ~2x slower here).");
     cli.add("epochs", &o.epochs, "training epochs (official: 20)", 1, 100000);
     cli.add("batch", &o.batch, "batch size", 2, 65536);
-    cli.add("lr", &o.lr, "Adam learning rate of the first epochs", 1e-8, 1.0);
-    cli.add("lr-step", &o.lr_step, "epochs between learning-rate decays", 1, 100000);
+    cli.add("lr", &o.lr, "Adam learning rate of the first epochs (official: 1e-4)", 1e-8, 1.0);
+    cli.add("lr-step", &o.lr_step, "epochs between learning-rate decays (official: 5)", 1, 100000);
     cli.add("lr-gamma", &o.lr_gamma, "learning-rate factor at each decay", 1e-6, 1.0);
     cli.add("seed", &o.seed, "seed for initialisation, data order and dropout", 0, INT64_MAX);
     cli.add("device", &o.device, "where to run", {"auto", "cpu", "cuda"});

@@ -7,6 +7,7 @@
 #include "engine/batcher.h"
 #include "engine/ops/softmax_xent.h"
 #include "models/cvae.h"
+#include "models/cvae_audit.h"
 #include "models/judge.h"
 #include "tests/gradcheck.h"
 #include "tests/temp_dir.h"
@@ -158,4 +159,36 @@ TEST_CASE("judge: loading another model's checkpoint fails with a clear error") 
   // No metadata at all: the missing tensor is named.
   save_safetensors(dir / "bare.safetensors", {{"something", {2}, {1.0f, 2.0f}}});
   CHECK_THROWS_WITH(judge.load(be, dir / "bare.safetensors"), contains("has no tensor conv1.weight"));
+}
+
+// The audit wiring on real-sized models (untrained, so no accuracy is expected): every digit gets its
+// samples, the forgotten flags follow the list, the summaries are probabilities and entropies, the
+// same seed gives the same audit (before/after tables compare like with like), the report files appear,
+// and a named judge that does not exist is an error while the default one may be absent.
+TEST_CASE("audit of a CVAE by the judge: shape, ranges, reproducibility, report files") {
+  Backend be = make_backend("cpu", 4);
+  Cvae model(be, CvaeConfig{}, 5);
+  Judge judge(be, 6);
+  AuditResult a = audit_cvae(be, model, judge, 7, {0, 3}, 99);
+  AuditResult b = audit_cvae(be, model, judge, 7, {0, 3}, 99);
+  REQUIRE(a.classes.size() == 10);
+  for (int d = 0; d < 10; ++d) {
+    const ClassAudit& c = a.classes[d];
+    CHECK(c.digit == d);
+    CHECK(c.samples == 7);
+    CHECK(c.forgotten == (d == 0 || d == 3));
+    CHECK(c.mean_prob >= 0.0f);
+    CHECK(c.mean_prob <= 1.0f);
+    CHECK(c.mean_entropy >= 0.0f);
+    CHECK(c.mean_entropy <= std::log(10.0f) + 1e-5f);
+    CHECK(c.accuracy == b.classes[d].accuracy);
+    CHECK(c.mean_entropy == b.classes[d].mean_entropy);
+  }
+  TempDir dir("audit_report");
+  report_audit(a.classes, b.classes, dir.path.string());
+  CHECK(std::filesystem::exists(dir / "audit.md"));
+  CHECK(std::filesystem::exists(dir / "audit.csv"));
+
+  CHECK(load_judge(be, dir / "absent.safetensors", false) == nullptr);
+  CHECK_THROWS_WITH(load_judge(be, dir / "absent.safetensors", true), contains("no such judge checkpoint"));
 }

@@ -1,0 +1,22 @@
+// Audit of a CVAE by the judge: samples per digit (decoder means, rounded to 8-bit as the official
+// audit does), judged, summarised per digit; and the report files.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/audit.h"
+#include "models/cvae.h"
+#include "models/judge.h"
+
+struct AuditResult {
+  std::vector<ClassAudit> classes;
+};
+
+// The judge at `path`. A missing file is an error when `required` (the user named it), else null with
+// a note, so a run without any judge still forgets and writes its pictures.
+std::unique_ptr<Judge> load_judge(const Backend& be, const std::string& path, bool required);
+AuditResult audit_cvae(const Backend& be, Cvae& model, Judge& judge, int per_digit, const std::vector<int>& forgotten,
+                       uint64_t seed);
+// Prints the before/after table and writes audit.md and audit.csv into out_dir.
+void report_audit(const std::vector<ClassAudit>& before, const std::vector<ClassAudit>& after, const std::string& out_dir);
