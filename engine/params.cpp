@@ -1,5 +1,7 @@
 #include "engine/params.h"
 
+#include <cstdio>
+
 #include <stdexcept>
 
 #include "engine/ops/rng.h"
@@ -48,4 +50,14 @@ void ParamStore::load_named(const Backend& be, const std::vector<NamedTensor>& t
     std::copy(t.data.begin(), t.data.end(), host.begin() + e.offset);
   }
   copy_in(be, flat ? flat : values_.data(), host.data(), total_ * sizeof(float));
+}
+
+std::string ParamStore::fingerprint(const Backend& be) const {
+  std::vector<float> v = values_.download(be);
+  uint64_t h = 0xcbf29ce484222325ULL;
+  const unsigned char* bytes = reinterpret_cast<const unsigned char*>(v.data());
+  for (size_t i = 0; i < v.size() * sizeof(float); ++i) h = (h ^ bytes[i]) * 0x100000001b3ULL;
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
 }

@@ -31,6 +31,9 @@ class ParamStore {
   const std::vector<ParamEntry>& entries() const { return entries_; }
   void zero_grad(const Backend& be) const;
   void copy_from(const Backend& be, const ParamStore& other) const;
+  // FNV-1a hash of the values' bytes, as 16 hex digits: ties files derived from a model (its Fisher)
+  // to the exact weights they were computed from.
+  std::string fingerprint(const Backend& be) const;
 
   // Checkpoint views: one NamedTensor per parameter taken from `flat` (values by default), and back.
   std::vector<NamedTensor> to_named(const Backend& be, const float* flat = nullptr) const;

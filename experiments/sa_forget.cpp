@@ -29,12 +29,19 @@ std::vector<int> complement(const std::vector<int>& forget, int n_class) {
   return keep;
 }
 
-// The Fisher is a property of the trained model, so it lives next to it and is computed only once.
+// The Fisher is a property of the trained model, so it lives next to it and is computed only once
+// (again when the model next to it was retrained; a Fisher named by --fisher must match).
 Buffer<float> fisher_for(Backend& be, Cvae& model, const Options& o) {
   std::string path = o.fisher.empty() ? (std::filesystem::path(o.model).parent_path() / "fisher.safetensors").string() : o.fisher;
   if (std::filesystem::exists(path)) {
-    std::printf("Fisher: loading %s\n", path.c_str());
-    return load_fisher(be, model, path);
+    try {
+      Buffer<float> f = load_fisher(be, model, path);
+      std::printf("Fisher: loaded %s\n", path.c_str());
+      return f;
+    } catch (const StaleFisher& e) {
+      if (!o.fisher.empty()) throw;
+      std::printf("Fisher: %s; recomputing\n", e.what());
+    }
   }
   std::printf("Fisher: %d samples of the model itself...\n", o.fisher_samples);
   std::vector<int> all = complement({}, model.config().n_class);

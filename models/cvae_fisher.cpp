@@ -60,13 +60,17 @@ Buffer<float> cvae_fisher_on_data(Backend& be, Cvae& model, const Dataset& d, in
 }
 
 void save_fisher(const Backend& be, const Cvae& model, const Buffer<float>& fisher, const std::string& path, int samples) {
-  save_safetensors(path, model.params().to_named(be, fisher.data()), {{"model", "cvae_fisher"}, {"samples", std::to_string(samples)}});
+  save_safetensors(path, model.params().to_named(be, fisher.data()),
+                   {{"model", "cvae_fisher"}, {"samples", std::to_string(samples)},
+                    {"model_fingerprint", model.params().fingerprint(be)}});
 }
 
 Buffer<float> load_fisher(const Backend& be, const Cvae& model, const std::string& path) {
   std::map<std::string, std::string> meta;
   std::vector<NamedTensor> ts = load_safetensors(path, &meta);
   if (meta["model"] != "cvae_fisher") throw std::runtime_error(path + ": not a CVAE Fisher file");
+  if (meta["model_fingerprint"] != model.params().fingerprint(be))
+    throw StaleFisher(path + ": this Fisher was computed from other weights than the model's (retrained?)");
   Buffer<float> fisher(be, model.params().size());
   model.params().load_named(be, ts, path, fisher.data());
   return fisher;

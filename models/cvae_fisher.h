@@ -6,6 +6,7 @@
 //   cvae_fisher_on_data  real images (and their labels, when the model has any), as EWC uses for
 //                        sequential tasks: the Fisher of the task just learned, on that task's data.
 #pragma once
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -16,5 +17,10 @@
 Buffer<float> cvae_fisher(Backend& be, Cvae& model, const std::vector<int>& classes, int samples, int batch);
 // The first `samples` examples of d (1 <= samples <= d.count); same shape and scale as cvae_fisher.
 Buffer<float> cvae_fisher_on_data(Backend& be, Cvae& model, const Dataset& d, int samples, int batch);
+// The file records the fingerprint of the weights it came from; loading it for any other weights
+// throws StaleFisher, so a retrained model never silently reuses an old Fisher.
 void save_fisher(const Backend& be, const Cvae& model, const Buffer<float>& fisher, const std::string& path, int samples);
+struct StaleFisher : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 Buffer<float> load_fisher(const Backend& be, const Cvae& model, const std::string& path);

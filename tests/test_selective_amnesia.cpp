@@ -8,6 +8,7 @@
 #include "models/cvae_sampling.h"
 #include "models/selective_amnesia.h"
 #include "tests/gradcheck.h"
+#include "tests/temp_dir.h"
 
 namespace {
 CvaeConfig tiny() {
@@ -107,4 +108,15 @@ TEST_CASE("forgetting loop turns the forgotten class to noise and keeps the othe
   CHECK(contrast(0) > 0.5);
   CHECK(contrast(1) > 0.5);
   CHECK(std::fabs(contrast(2)) < 0.2);
+}
+
+TEST_CASE("a saved Fisher loads for its own weights only") {
+  Backend be = make_backend("cpu", 3);
+  TempDir dir("fisher_fingerprint");
+  Cvae model(be, tiny(), 1), other(be, tiny(), 2);
+  Buffer<float> f = cvae_fisher(be, model, {0, 1, 2}, 20, 8);
+  save_fisher(be, model, f, dir / "fisher.safetensors", 20);
+  std::vector<float> back = load_fisher(be, model, dir / "fisher.safetensors").download(be);
+  CHECK(back == f.download(be));
+  CHECK_THROWS_AS(load_fisher(be, other, dir / "fisher.safetensors"), StaleFisher);
 }
