@@ -22,9 +22,10 @@ int run(Options o) {
   Dataset fashion_train = load_mnist_split(o.fashion, true), fashion_test = load_mnist_split(o.fashion, false);
   std::filesystem::create_directories(o.out);
   const CfConfig& c = o.study;
-  std::printf("cf_vae: %d steps per phase, batch %d, lr %g, EWC lambda %g (Fisher of %d MNIST images), seed %lld on %s\n",
-              c.steps_per_phase, c.batch, c.lr, c.ewc_lambda, c.fisher_samples, static_cast<long long>(o.seed),
-              be.name());
+  std::printf("cf_vae: %d steps per phase, batch %d, lr %g, EWC lambda %g (Fisher of %d MNIST images), replay gamma %g, "
+              "seed %lld on %s\n",
+              c.steps_per_phase, c.batch, c.lr, c.ewc_lambda, c.fisher_samples, c.replay_gamma,
+              static_cast<long long>(o.seed), be.name());
   std::fflush(stdout);  // ahead of the progress lines on stderr when both go to one log
 
   CfCsv csv(o.out + "/metrics.csv");
@@ -36,7 +37,8 @@ int run(Options o) {
   hooks.on_model = [&](const std::string& stage, Cvae& model) {
     const std::string name = stage == "phase1" ? "phase1" : "phase2_" + stage;
     model.save(be, o.out + "/" + name + ".safetensors",
-               {{"stage", stage}, {"seed", std::to_string(o.seed)}, {"ewc_lambda", std::to_string(c.ewc_lambda)}});
+               {{"stage", stage}, {"seed", std::to_string(o.seed)}, {"ewc_lambda", std::to_string(c.ewc_lambda)},
+                {"replay_gamma", std::to_string(c.replay_gamma)}});
     write_recon_grid(be, model, mnist_test, 16, o.out + "/recon_" + name + ".png");
   };
 
@@ -47,7 +49,7 @@ int run(Options o) {
     std::printf("interrupted: %s/metrics.csv and recon_curves.png hold the evaluations so far\n", o.out.c_str());
     return 130;
   }
-  const std::string md = cf_summary_markdown(r, c.ewc_lambda);
+  const std::string md = cf_summary_markdown(r, c);
   std::ofstream(o.out + "/summary.md") << md;
   std::printf("\n%s\nwrote %s/{metrics.csv, recon_curves.png, recon_*.png, phase*.safetensors, summary.md}\n",
               md.c_str(), o.out.c_str());
@@ -60,14 +62,17 @@ int main(int argc, char** argv) {
   return run_guarded("cf_vae", [&] {
     Options o;
     CfConfig& s = o.study;
-    s.ewc_lambda = 100.0f;
+    s.ewc_lambda = 1e4f;
+    s.replay_gamma = 1.0f;
     Cli cli("cf_vae",
-            "Train a VAE on MNIST, then on FashionMNIST twice from the same phase-1 model (plain and with EWC),\n"
-            "scoring both test sets as it goes.");
+            "Train a VAE on MNIST, then on FashionMNIST from the same phase-1 model three times (plain, with EWC,\n"
+            "with generative replay of the phase-1 model), scoring both test sets as it goes.");
     cli.add("steps-per-phase", &s.steps_per_phase, "training steps on each dataset", 1, 100000000);
     cli.add("batch", &s.batch, "batch size", 1, 65536);
     cli.add("lr", &s.lr, "Adam learning rate (fresh moments each phase)", 1e-8, 1.0);
     cli.add("ewc-lambda", &s.ewc_lambda, "EWC weight on sum F (theta - theta*)^2; 0 skips the EWC run", 0.0, 1e12);
+    cli.add("replay-gamma", &s.replay_gamma, "weight of generative replay from the phase-1 model; 0 skips the replay run",
+            0.0, 1e6);
     cli.add("fisher-samples", &s.fisher_samples, "MNIST training images in the Fisher", 1, 60000);
     cli.add("eval-every", &s.eval_every, "steps between evaluations", 1, 100000000);
     cli.add("eval-samples", &s.eval_samples, "held-out images per test set per evaluation", 1, 10000);

@@ -13,8 +13,10 @@ void sample_images(Backend& be, Cvae& model, const std::vector<int>& labels, flo
   Buffer<int> lab(be, chunk);
   for (size_t start = 0; start < labels.size(); start += chunk) {
     int rows = static_cast<int>(std::min<size_t>(chunk, labels.size() - start));
-    copy_in(be, lab.data(), labels.data() + start, sizeof(int) * rows);
-    onehot(be, lab.data(), rows, k.n_class, c.data());
+    if (k.n_class) {  // an unconditional model takes no label
+      copy_in(be, lab.data(), labels.data() + start, sizeof(int) * rows);
+      onehot(be, lab.data(), rows, k.n_class, c.data());
+    }
     fill_normal(be, z.data(), static_cast<int64_t>(rows) * k.z_dim);
     model.decode(be, z.data(), c.data(), rows, images + start * k.x_dim);
   }

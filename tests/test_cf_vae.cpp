@@ -152,6 +152,27 @@ TEST_CASE("forgetting study: phase 2 erases phase 1 without EWC, much less with 
   CHECK(plain_only.plain.mnist.recon == a_plain);
 }
 
+TEST_CASE("forgetting study: generative replay of the phase-1 model keeps task A") {
+  Dataset a_train = half_task(256, false, 1), a_test = half_task(64, false, 1);
+  Dataset b_train = half_task(256, true, 2), b_test = half_task(64, true, 2);
+  CfConfig cfg = tiny_study(0.0f);
+  cfg.replay_gamma = 1.0f;
+  Backend be = make_backend("cpu", 7);
+  CfResult r = run_cf_study(be, tiny_vae(), cfg, {a_train, a_test, b_train, b_test}, {});
+  REQUIRE(r.complete);
+  REQUIRE(r.has_replay);
+  CHECK_FALSE(r.has_ewc);
+  const float a1 = r.phase1.mnist.recon, a_plain = r.plain.mnist.recon, a_replay = r.replay.mnist.recon;
+  MESSAGE("task A recon: after phase 1 " << a1 << ", plain " << a_plain << ", replay " << a_replay << "; task B replay "
+                                         << r.replay.fashion.recon << " (before phase 2 " << r.phase1.fashion.recon << ")");
+  CHECK(a_plain > a1 + 2.0f);
+  CHECK(a_replay - a1 < 0.25f * (a_plain - a1));
+  CHECK(r.replay.fashion.recon < 0.6f * r.phase1.fashion.recon);
+  CHECK(r.points.size() == 1 + 8 + 8 + 8);
+  CHECK(r.points.back().run == "replay");
+  CHECK(cf_total_steps(cfg) == 3 * cfg.steps_per_phase);
+}
+
 TEST_CASE("forgetting study: hooks, CSV log, plot and reconstruction grid") {
   TempDir t("cf_vae");
   Dataset a = half_task(64, false, 3), b = half_task(64, true, 4);
@@ -200,7 +221,7 @@ TEST_CASE("forgetting study: hooks, CSV log, plot and reconstruction grid") {
   Cvae model(be, tiny_vae(), 1);
   write_recon_grid(be, model, a, 8, t / "recon.png");
   CHECK(std::filesystem::file_size(t / "recon.png") > 50);
-  std::string md = cf_summary_markdown(r, 10.0f);
+  std::string md = cf_summary_markdown(r, cfg);
   CHECK(md.find("after phase 2, EWC (lambda 10)") != std::string::npos);
 }
 
