@@ -14,6 +14,13 @@ inline std::vector<float> random_vector(size_t n, std::mt19937& rng, float lo = 
   return v;
 }
 
+// sum_i y_i w_i: a scalar loss whose gradient w.r.t. y is w, to check any op's backward with random w.
+inline double weighted_sum(const std::vector<float>& y, const std::vector<float>& w) {
+  double s = 0;
+  for (size_t i = 0; i < y.size(); ++i) s += static_cast<double>(y[i]) * w[i];
+  return s;
+}
+
 // Compares analytic[i] with the central difference of loss() w.r.t. x[i] for up to `samples` indices.
 // loss() must recompute everything from x. Tolerance is absolute + relative, sized for float32 sums.
 inline void check_gradient(const std::function<double()>& loss, float* x, const float* analytic, size_t n,

@@ -17,12 +17,6 @@
 namespace {
 Backend cpu_backend() { return make_backend("cpu", 7); }
 
-double weighted_sum(const std::vector<float>& y, const std::vector<float>& w) {
-  double s = 0;
-  for (size_t i = 0; i < y.size(); ++i) s += static_cast<double>(y[i]) * w[i];
-  return s;
-}
-
 // The textbook 7-deep loop, as independent of the im2col formulation as possible.
 std::vector<float> direct_conv(const ConvGeom& g, const std::vector<float>& x, const std::vector<float>& w,
                                const std::vector<float>& b) {

@@ -20,65 +20,11 @@
 #include "engine/ops/pool.h"
 #include "engine/ops/softmax_xent.h"
 #include "models/judge.h"
+#include "tests/gpu_check.h"
 
 namespace {
 
-using Vec = std::vector<float>;
-constexpr size_t kGuard = 67;
-const float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-Backend gpu() { return make_backend("cuda", 1); }
-
-Vec rand_vec(std::mt19937& rng, size_t n, float lo, float hi) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  Vec v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-
-template <typename T>
-Buffer<T> to_dev(const Backend& be, const std::vector<T>& host) {
-  Buffer<T> b(be, host.size());
-  b.upload(be, host);
-  return b;
-}
-
-// A device output holding `init` followed by a NaN guard; write-only outputs pass a NaN init.
-Buffer<float> dev_out(const Backend& be, const Vec& init) {
-  Vec h = init;
-  h.resize(init.size() + kGuard, kNaN);
-  return to_dev(be, h);
-}
-Buffer<float> poisoned(const Backend& be, size_t n) { return dev_out(be, Vec(n, kNaN)); }
-
-Vec fetch(const Backend& be, const Buffer<float>& b, size_t n) {
-  Vec h = b.download(be);
-  REQUIRE(h.size() == n + kGuard);
-  size_t touched = 0;
-  for (size_t i = n; i < h.size(); ++i) touched += !std::isnan(h[i]);
-  CHECK_MESSAGE(touched == 0, "write past the end of the output: " << touched << " guard elements changed");
-  h.resize(n);
-  return h;
-}
-
-void check_close(const Vec& got, const Vec& want, const std::string& what, double tol = 1e-4) {
-  REQUIRE(got.size() == want.size());
-  size_t bad = 0, first = 0;
-  double worst = 0.0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double err = std::fabs(static_cast<double>(got[i]) - want[i]) / std::max(1.0, std::fabs(double(want[i])));
-    if (!(err <= tol)) {
-      if (bad++ == 0) first = i;
-    } else {
-      worst = std::max(worst, err);
-    }
-  }
-  std::ostringstream msg;
-  msg << what << ": " << bad << " of " << got.size() << " elements off";
-  if (bad) msg << "; first at " << first << ": got " << got[first] << ", want " << want[first];
-  msg << "; worst passing rel err " << worst;
-  CHECK_MESSAGE(bad == 0, msg.str());
-}
+using namespace gpu_check;
 
 // Distinct values in random order: no ties inside a max-pool window, so both devices pick one winner.
 Vec distinct_values(size_t n, std::mt19937& rng) {

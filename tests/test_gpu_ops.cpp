@@ -26,77 +26,12 @@
 #include "engine/ops/gemm.h"
 #include "engine/ops/reparam_kl.h"
 #include "engine/ops/rng.h"
+#include "tests/gpu_check.h"
 
 namespace {
 
-using Vec = std::vector<float>;
-constexpr size_t kGuard = 67;  // NaN elements after every device output
-const float kNaN = std::numeric_limits<float>::quiet_NaN();
+using namespace gpu_check;
 
-Backend gpu() { return make_backend("cuda", 1); }
-
-Vec rand_vec(std::mt19937& rng, size_t n, float lo, float hi) {
-  std::uniform_real_distribution<float> dist(lo, hi);
-  Vec v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
-Vec nan_vec(size_t n) { return Vec(n, kNaN); }
-
-Buffer<float> to_dev(const Backend& be, const Vec& host) {
-  Buffer<float> b(be, host.size());
-  b.upload(be, host);
-  return b;
-}
-Buffer<int> to_dev(const Backend& be, const std::vector<int>& host) {
-  Buffer<int> b(be, host.size());
-  b.upload(be, host);
-  return b;
-}
-
-// A device output: `init` (NaN for write-only outputs, real data for in-place ones) plus a NaN guard.
-Buffer<float> dev_out(const Backend& be, const Vec& init) {
-  Vec h = init;
-  h.resize(init.size() + kGuard, kNaN);
-  return to_dev(be, h);
-}
-// Downloads the first n elements of a dev_out buffer after checking its guard was left alone.
-Vec fetch(const Backend& be, const Buffer<float>& b, size_t n) {
-  Vec h = b.download(be);
-  REQUIRE(h.size() == n + kGuard);
-  size_t touched = 0;
-  for (size_t i = n; i < h.size(); ++i) touched += !std::isnan(h[i]);
-  CHECK_MESSAGE(touched == 0, "write past the end of the output: " << touched << " guard elements changed");
-  h.resize(n);
-  return h;
-}
-
-// |got - want| <= tol * max(1, |want|) everywhere; NaN (e.g. an unwritten poisoned element) always fails.
-void check_close(const Vec& got, const Vec& want, const std::string& what, double tol = 1e-4) {
-  REQUIRE(got.size() == want.size());
-  size_t bad = 0, first = 0;
-  double worst = 0.0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    const double g = got[i], w = want[i];
-    const double err = std::fabs(g - w) / std::max(1.0, std::fabs(w));
-    if (!(err <= tol)) {
-      if (bad++ == 0) first = i;
-    } else {
-      worst = std::max(worst, err);
-    }
-  }
-  std::ostringstream msg;
-  msg << what << ": " << bad << " of " << got.size() << " elements off";
-  if (bad) msg << "; first at " << first << ": got " << got[first] << ", want " << want[first];
-  msg << "; worst passing rel err " << worst;
-  CHECK_MESSAGE(bad == 0, msg.str());
-}
-void check_close(float got, float want, const std::string& what, double tol = 1e-4) {
-  check_close(Vec{got}, Vec{want}, what, tol);
-}
-
-// A device scalar accumulator starting at `init`.
-Buffer<float> dev_scalar(const Backend& be, float init) { return to_dev(be, Vec{init}); }
 float read_scalar(const Backend& be, const Buffer<float>& b) { return b.download(be)[0]; }
 
 const char* act_name(Act a) {

@@ -9,12 +9,6 @@
 
 namespace {
 Backend cpu_backend() { return make_backend("cpu", 7); }
-
-double weighted_sum(const std::vector<float>& y, const std::vector<float>& w) {
-  double s = 0;
-  for (size_t i = 0; i < y.size(); ++i) s += static_cast<double>(y[i]) * w[i];
-  return s;
-}
 }  // namespace
 
 TEST_CASE("Linear backward matches finite differences for every activation") {
