@@ -109,7 +109,7 @@ int forget(const Options& o, const std::vector<int>& digits) {
   if (!judge) return 0;
   AuditResult before = audit_cvae(be, frozen, *judge, o.audit_samples, digits, 777);
   AuditResult after = audit_cvae(be, model, *judge, o.audit_samples, digits, 777);
-  report_audit(before.classes, after.classes, o.out);
+  report_audit(before.classes, after.classes, judge_on_gray(be, *judge, model.config().n_class, digits), o.out);
   return 0;
 }
 

@@ -32,8 +32,23 @@ AuditResult audit_cvae(const Backend& be, Cvae& model, Judge& judge, int per_dig
   return {summarize_judgement(probs, labels, model.config().n_class, forgotten)};
 }
 
-void report_audit(const std::vector<ClassAudit>& before, const std::vector<ClassAudit>& after, const std::string& out_dir) {
-  std::string md = audit_markdown(before, after);
+std::vector<ClassAudit> judge_on_gray(Backend& be, Judge& judge, int n_class, const std::vector<int>& forgotten) {
+  std::vector<float> images(static_cast<size_t>(n_class) * Judge::kPixels, 0.5f);
+  quantize_8bit(images);
+  Buffer<float> dev(be, images.size());
+  dev.upload(be, images);
+  std::vector<float> probs = judge_probabilities(be, judge, dev.data(), n_class);
+  return summarize_judgement(probs, digit_major_labels(n_class, 1), n_class, forgotten);
+}
+
+void report_audit(const std::vector<ClassAudit>& before, const std::vector<ClassAudit>& after,
+                  const std::vector<ClassAudit>& gray, const std::string& out_dir) {
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "\nYardstick: the judge on a flat gray image (the surrogate's mean) gives entropy %.2f nats and "
+                "p(digit) %.3f averaged over the forgotten digits.\n",
+                mean_over(gray, true, &ClassAudit::mean_entropy), mean_over(gray, true, &ClassAudit::mean_prob));
+  std::string md = audit_markdown(before, after) + line;
   std::printf("\nJudge audit (before -> after forgetting):\n%s", md.c_str());
   std::printf("forgotten digits: accuracy %.2f %% -> %.2f %%, entropy %.2f -> %.2f nats, p(digit) %.3f -> %.3f\n",
               100 * mean_over(before, true, &ClassAudit::accuracy), 100 * mean_over(after, true, &ClassAudit::accuracy),

@@ -18,5 +18,11 @@ struct AuditResult {
 std::unique_ptr<Judge> load_judge(const Backend& be, const std::string& path, bool required);
 AuditResult audit_cvae(const Backend& be, Cvae& model, Judge& judge, int per_digit, const std::vector<int>& forgotten,
                        uint64_t seed);
-// Prints the before/after table and writes audit.md and audit.csv into out_dir.
-void report_audit(const std::vector<ClassAudit>& before, const std::vector<ClassAudit>& after, const std::string& out_dir);
+// The judge on a flat mid-gray image (every pixel 0.5, the BCE-optimal decoder mean for uniform-noise
+// targets), summarised as if drawn once for each digit. A forgotten class whose decoder has collapsed
+// onto the surrogate's mean scores exactly this, so it is the yardstick for the forgotten rows: a
+// judge that is confident on gray caps the entropy any forgetting can show.
+std::vector<ClassAudit> judge_on_gray(Backend& be, Judge& judge, int n_class, const std::vector<int>& forgotten);
+// Prints the before/after table and the gray yardstick, and writes audit.md and audit.csv into out_dir.
+void report_audit(const std::vector<ClassAudit>& before, const std::vector<ClassAudit>& after,
+                  const std::vector<ClassAudit>& gray, const std::string& out_dir);

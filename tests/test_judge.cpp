@@ -184,8 +184,14 @@ TEST_CASE("audit of a CVAE by the judge: shape, ranges, reproducibility, report 
     CHECK(c.accuracy == b.classes[d].accuracy);
     CHECK(c.mean_entropy == b.classes[d].mean_entropy);
   }
+  std::vector<ClassAudit> gray = judge_on_gray(be, judge, 10, {0, 3});
+  REQUIRE(gray.size() == 10);
+  for (const ClassAudit& g : gray) {  // one image judged for every digit: the same entropy in each row
+    CHECK(g.samples == 1);
+    CHECK(g.mean_entropy == doctest::Approx(gray[0].mean_entropy));
+  }
   TempDir dir("audit_report");
-  report_audit(a.classes, b.classes, dir.path.string());
+  report_audit(a.classes, b.classes, gray, dir.path.string());
   CHECK(std::filesystem::exists(dir / "audit.md"));
   CHECK(std::filesystem::exists(dir / "audit.csv"));
 
