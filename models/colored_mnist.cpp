@@ -1,0 +1,75 @@
+#include "models/colored_mnist.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+namespace {
+
+constexpr float kPalette[10][3] = {{60, 180, 75},  {255, 255, 25}, {0, 130, 200},  {245, 130, 48},
+                                   {70, 240, 240}, {240, 50, 230}, {230, 25, 75},  {0, 0, 128},
+                                   {220, 190, 255}, {255, 250, 200}};
+
+// The colour bin of a channel value in [0, 1]: value * 255 // 32 (255 -> 7, so 8 bins).
+int colour_bin(float v) { return std::min(ColoredMnist::kBins - 1, static_cast<int>(std::floor(v * 255.0f / 32.0f))); }
+
+// Paints one gray image with `colour` and writes its bin labels.
+void paint(const float* gray, const float* colour, float* rgb, int* bins) {
+  for (int c = 0; c < ColoredMnist::kChannels; ++c)
+    for (int p = 0; p < ColoredMnist::kPixels; ++p) rgb[c * ColoredMnist::kPixels + p] = gray[p] * colour[c];
+  for (int i = 0; i < ColoredMnist::kBinSide; ++i)
+    for (int j = 0; j < ColoredMnist::kBinSide; ++j) {
+      const int src = 2 * i * ColoredMnist::kSide + 2 * j, dst = i * ColoredMnist::kBinSide + j;
+      for (int c = 0; c < ColoredMnist::kChannels; ++c)
+        bins[c * ColoredMnist::kBinPixels + dst] =
+            gray[src] > 0.0f ? colour_bin(rgb[c * ColoredMnist::kPixels + src]) : ColoredMnist::kIgnore;
+    }
+}
+
+}  // namespace
+
+std::array<float, 3> palette_colour(int digit) {
+  if (digit < 0 || digit > 9) throw std::out_of_range("palette_colour: digit out of range");
+  return {kPalette[digit][0] / 255.0f, kPalette[digit][1] / 255.0f, kPalette[digit][2] / 255.0f};
+}
+
+ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed) {
+  if (gray.dim() != ColoredMnist::kPixels) throw std::runtime_error("make_colored_mnist: needs 28x28 digits");
+  if (!(var >= 0.0f)) throw std::runtime_error("make_colored_mnist: the colour variance must be >= 0");
+  ColoredMnist d;
+  d.count = gray.count;
+  d.labels = gray.labels;
+  d.images.resize(static_cast<size_t>(d.count) * ColoredMnist::kDim);
+  d.colours.resize(d.count);
+  d.bins.resize(static_cast<size_t>(d.count) * ColoredMnist::kChannels * ColoredMnist::kBinPixels);
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> any_class(0, 9);
+  std::normal_distribution<float> jitter(0.0f, std::sqrt(var));
+  for (int i = 0; i < d.count; ++i) {
+    d.colours[i] = biased ? d.labels[i] : any_class(rng);
+    std::array<float, 3> colour = palette_colour(d.colours[i]);
+    for (float& c : colour) c = std::clamp(c + jitter(rng), 0.0f, 1.0f);
+    paint(gray.images.data() + static_cast<size_t>(i) * ColoredMnist::kPixels, colour.data(),
+          d.images.data() + static_cast<size_t>(i) * ColoredMnist::kDim,
+          d.bins.data() + static_cast<size_t>(i) * ColoredMnist::kChannels * ColoredMnist::kBinPixels);
+  }
+  return d;
+}
+
+int gather_batch(const ColoredMnist& d, const int* idx, int n, float* x, int* labels, int* bins) {
+  int valid = 0;
+  for (int b = 0; b < n; ++b) {
+    const size_t i = static_cast<size_t>(idx[b]);
+    std::copy_n(d.images.data() + i * ColoredMnist::kDim, ColoredMnist::kDim, x + b * ColoredMnist::kDim);
+    labels[b] = d.labels[i];
+    const int* src = d.bins.data() + i * ColoredMnist::kChannels * ColoredMnist::kBinPixels;
+    for (int c = 0; c < ColoredMnist::kChannels; ++c)
+      std::copy_n(src + c * ColoredMnist::kBinPixels, ColoredMnist::kBinPixels,
+                  bins + (static_cast<size_t>(c) * n + b) * ColoredMnist::kBinPixels);
+    valid += static_cast<int>(std::count_if(src, src + ColoredMnist::kBinPixels,
+                                            [](int v) { return v != ColoredMnist::kIgnore; }));
+  }
+  return valid;
+}

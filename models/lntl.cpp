@@ -1,0 +1,266 @@
+#include "models/lntl.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+#include "engine/ops/bias_act.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/pool.h"
+#include "engine/ops/softmax_entropy.h"
+#include "engine/ops/softmax_xent.h"
+#include "engine/ops/transpose.h"
+#include "engine/safetensors.h"
+
+namespace {
+constexpr int kSide = ColoredMnist::kSide, kPixels = ColoredMnist::kPixels, kBins = ColoredMnist::kBins;
+constexpr int kMapFloats = LntlNets::kFeat * LntlNets::kMapPixels;                            // f's output
+constexpr int kWideFloats = LntlNets::kWide * LntlNets::kSmall * LntlNets::kSmall;            // g's conv maps
+constexpr int kBinFloats = kBins * LntlNets::kMapPixels;                                      // one head's logits
+
+PoolGeom max_pool(int n) { return PoolGeom{n, LntlNets::kFeat, kSide, kSide, 3, 2, 1}; }
+PoolGeom global_pool(int n) {
+  return PoolGeom{n, LntlNets::kWide, LntlNets::kSmall, LntlNets::kSmall, LntlNets::kSmall, LntlNets::kSmall, 0};
+}
+void relu(const Backend& be, float* y, int n, int per_image) { bias_act_fwd(be, y, nullptr, n, per_image, Act::ReLU); }
+void relu_bwd(const Backend& be, float* dy, const float* y, int n, int per_image) {
+  bias_act_bwd(be, dy, y, nullptr, n, per_image, Act::ReLU);
+}
+// The official code re-initialises f's and g's conv weights He-style, N(0, 2 / (k*k*out)). Scaling
+// ParamStore's seeded U(-1/sqrt(fan_in), 1/sqrt(fan_in)) by sqrt(6 in / out) gives the same variance
+// (a uniform of bound sqrt(6 / (k*k*out))) on every device.
+void he_rescale(const Backend& be, const ParamStore& p, const Conv2d& conv) {
+  const float factor = std::sqrt(6.0f * static_cast<float>(conv.in) / static_cast<float>(conv.out));
+  const int64_t n = static_cast<int64_t>(conv.out) * conv.in * conv.k * conv.k;
+  scale_copy(be, n, factor, p.value(conv.w), p.value(conv.w));
+}
+}  // namespace
+
+LntlNets::LntlNets(const Backend& be, uint64_t init_seed) {
+  bn_in_ = BatchNorm(f_, "f.bn0", ColoredMnist::kChannels);
+  conv1_ = Conv2d(f_, "f.conv1", ColoredMnist::kChannels, kFeat, 5, 1, 2);
+  conv2_ = Conv2d(f_, "f.conv2", kFeat, kFeat, 3, 1, 1);
+  conv3_ = Conv2d(g_, "g.conv1", kFeat, kWide, 3, 2, 1);
+  conv4_ = Conv2d(g_, "g.conv2", kWide, kWide, 3, 1, 1);
+  fc_ = Linear(g_, "g.fc", kWide, kClasses, Act::None);
+  const std::string channel_names[3] = {"r", "g", "b"};
+  for (int c = 0; c < 3; ++c) {
+    const std::string name = "h." + channel_names[c];
+    heads_[c].conv1 = Conv2d(h_, name + ".conv1", kFeat, kFeat, 3, 1, 1);
+    heads_[c].bn = BatchNorm(h_, name + ".bn", kFeat);
+    heads_[c].conv2 = Conv2d(h_, name + ".conv2", kFeat, kBins, 3, 1, 1);
+  }
+  f_.allocate(be, init_seed);
+  g_.allocate(be, init_seed + 1);
+  he_rescale(be, f_, conv1_);
+  he_rescale(be, f_, conv2_);
+  he_rescale(be, g_, conv3_);
+  he_rescale(be, g_, conv4_);
+  h_.allocate(be, init_seed + 2);
+  bn_in_.init(be, f_);
+  for (ColourHead& head : heads_) head.bn.init(be, h_);
+  mom_f_ = Buffer<float>(be, f_.size());
+  mom_g_ = Buffer<float>(be, g_.size());
+  mom_h_ = Buffer<float>(be, h_.size());
+}
+
+void LntlNets::reserve(const Backend& be, int n) {
+  if (n <= capacity_) return;
+  auto f = [&](int per_image) { return Buffer<float>(be, static_cast<size_t>(n) * per_image); };
+  const int image = ColoredMnist::kDim, big = kFeat * kPixels;
+  xb_ = f(image); c1_ = f(big); p1_ = f(kMapFloats); feat_ = f(kMapFloats);
+  arg1_ = Buffer<int>(be, static_cast<size_t>(n) * kMapFloats);
+  c3_ = f(kWideFloats); c4_ = f(kWideFloats); pooled_ = f(kWide); logits_ = f(kClasses);
+  ha_ = f(kMapFloats); hb_ = f(kMapFloats); ho_ = f(kBinFloats); rows_ = f(kBinFloats);
+  dfeat_ = f(kMapFloats); dp1_ = f(kMapFloats); dc1_ = f(big); dxb_ = f(image);
+  dlogits_ = f(kClasses); dpooled_ = f(kWide); dc4_ = f(kWideFloats); dc3_ = f(kWideFloats);
+  drows_ = f(kBinFloats); dho_ = f(kBinFloats); dhb_ = f(kMapFloats); dha_ = f(kMapFloats); dfeat_head_ = f(kMapFloats);
+  capacity_ = n;
+}
+
+void LntlNets::forward_f(const Backend& be, const float* x, int n, bool training) {
+  if (training) bn_in_.forward_train(be, f_, x, n, kPixels, xb_.data());
+  else bn_in_.forward_eval(be, f_, x, n, kPixels, xb_.data());
+  conv1_.forward(be, f_, xb_.data(), n, kSide, kSide, c1_.data());
+  relu(be, c1_.data(), n, kFeat * kPixels);
+  maxpool_fwd(be, c1_.data(), max_pool(n), p1_.data(), training ? arg1_.data() : nullptr);
+  conv2_.forward(be, f_, p1_.data(), n, kMap, kMap, feat_.data());
+  relu(be, feat_.data(), n, kMapFloats);
+}
+
+void LntlNets::backward_f(const Backend& be, const float* x, int n) {
+  relu_bwd(be, dfeat_.data(), feat_.data(), n, kMapFloats);
+  conv2_.backward(be, f_, p1_.data(), dfeat_.data(), n, kMap, kMap, dp1_.data());
+  maxpool_bwd(be, dp1_.data(), arg1_.data(), max_pool(n), dc1_.data());
+  relu_bwd(be, dc1_.data(), c1_.data(), n, kFeat * kPixels);
+  conv1_.backward(be, f_, xb_.data(), dc1_.data(), n, kSide, kSide, dxb_.data());
+  bn_in_.backward(be, f_, x, dxb_.data(), n, kPixels, nullptr);  // the images need no gradient
+}
+
+void LntlNets::forward_g(const Backend& be, int n) {
+  conv3_.forward(be, g_, feat_.data(), n, kMap, kMap, c3_.data());
+  relu(be, c3_.data(), n, kWideFloats);
+  conv4_.forward(be, g_, c3_.data(), n, kSmall, kSmall, c4_.data());
+  relu(be, c4_.data(), n, kWideFloats);
+  avgpool_fwd(be, c4_.data(), global_pool(n), pooled_.data());
+  fc_.forward(be, g_, pooled_.data(), n, logits_.data());
+}
+
+void LntlNets::backward_g(const Backend& be, int n) {
+  fc_.backward(be, g_, pooled_.data(), logits_.data(), dlogits_.data(), n, dpooled_.data());
+  avgpool_bwd(be, dpooled_.data(), global_pool(n), dc4_.data());
+  relu_bwd(be, dc4_.data(), c4_.data(), n, kWideFloats);
+  conv4_.backward(be, g_, c3_.data(), dc4_.data(), n, kSmall, kSmall, dc3_.data());
+  relu_bwd(be, dc3_.data(), c3_.data(), n, kWideFloats);
+  conv3_.backward(be, g_, feat_.data(), dc3_.data(), n, kMap, kMap, dfeat_.data());
+}
+
+void LntlNets::forward_head(const Backend& be, int c, int n) {
+  ColourHead& head = heads_[c];
+  head.conv1.forward(be, h_, feat_.data(), n, kMap, kMap, ha_.data());
+  head.bn.forward_train(be, h_, ha_.data(), n, kMapPixels, hb_.data());  // h only ever runs in training
+  relu(be, hb_.data(), n, kMapFloats);
+  head.conv2.forward(be, h_, hb_.data(), n, kMap, kMap, ho_.data());
+  // n x 8 x 196 -> (n*196) x 8: one softmax row per pixel, in the order of gather_batch's bin labels.
+  batched_transpose(be, ho_.data(), n, kBins, kMapPixels, rows_.data());
+}
+
+void LntlNets::backward_head(const Backend& be, int c, int n, float feat_grad_scale) {
+  ColourHead& head = heads_[c];
+  batched_transpose(be, drows_.data(), n, kMapPixels, kBins, dho_.data());
+  head.conv2.backward(be, h_, hb_.data(), dho_.data(), n, kMap, kMap, dhb_.data());
+  relu_bwd(be, dhb_.data(), hb_.data(), n, kMapFloats);
+  head.bn.backward(be, h_, ha_.data(), dhb_.data(), n, kMapPixels, dha_.data());
+  head.conv1.backward(be, h_, feat_.data(), dha_.data(), n, kMap, kMap, dfeat_head_.data());
+  // With feat_grad_scale = -mu this axpy IS the gradient-reversal layer: identity forward, -mu backward.
+  axpy(be, static_cast<int64_t>(n) * kMapFloats, feat_grad_scale, dfeat_head_.data(), dfeat_.data());
+}
+
+void LntlNets::digit_forward_backward(Backend& be, const float* x, const int* labels, int n, float lambda,
+                                      const LntlLosses& losses) {
+  reserve(be, n);
+  forward_f(be, x, n, true);
+  forward_g(be, n);
+  softmax_xent(be, logits_.data(), labels, n, kClasses, 1.0f / static_cast<float>(n), dlogits_.data(), losses.ce);
+  backward_g(be, n);
+  if (lambda != 0.0f) {
+    // lambda * (1/3) sum over heads of the mean over n*196 pixels of sum_j p log p.
+    const int rows = n * kMapPixels;
+    const float scale = lambda / (3.0f * static_cast<float>(rows));
+    for (int c = 0; c < 3; ++c) {
+      forward_head(be, c, n);
+      softmax_neg_entropy(be, rows_.data(), rows, kBins, scale, drows_.data(), losses.neg_entropy);
+      backward_head(be, c, n, 1.0f);
+    }
+  }
+  backward_f(be, x, n);
+}
+
+void LntlNets::colour_forward_backward(Backend& be, const float* x, const int* bins, int valid, int n,
+                                       float feat_grad_scale, const LntlLosses& losses) {
+  reserve(be, n);
+  forward_f(be, x, n, true);
+  fill(be, dfeat_.data(), static_cast<int64_t>(n) * kMapFloats, 0.0f);
+  // Each head: PyTorch's cross_entropy(ignore_index) mean over the non-black pixels. The heads are
+  // SUMMED, as in the official trainer, so f's reversed gradient is 3 x mu x one head's.
+  const float scale = valid > 0 ? 1.0f / static_cast<float>(valid) : 0.0f;
+  const int rows = n * kMapPixels;
+  for (int c = 0; c < 3; ++c) {
+    forward_head(be, c, n);
+    softmax_xent(be, rows_.data(), bins + static_cast<int64_t>(c) * rows, rows, kBins, scale, drows_.data(),
+                 losses.colour_ce);
+    backward_head(be, c, n, feat_grad_scale);
+  }
+  backward_f(be, x, n);
+}
+
+void LntlNets::sgd(const Backend& be, ParamStore& p, Buffer<float>& momentum, const SgdHyper& opt) {
+  sgd_step(be, p.values(), p.grads(), momentum.data(), static_cast<int64_t>(p.size()), opt);
+}
+
+void LntlNets::baseline_step(Backend& be, const float* x, const int* labels, int n, const SgdHyper& opt,
+                             const LntlLosses& losses) {
+  f_.zero_grad(be);
+  g_.zero_grad(be);
+  digit_forward_backward(be, x, labels, n, 0.0f, losses);
+  sgd(be, f_, mom_f_, opt);
+  sgd(be, g_, mom_g_, opt);
+}
+
+void LntlNets::lntl_step(Backend& be, const float* x, const int* labels, const int* bins, int valid, int n,
+                         const SgdHyper& opt, float lambda, float mu, const LntlLosses& losses) {
+  // (1) f and g learn the digit while pushing h towards uniform colour predictions. h's gradients from
+  // this pass are dropped: step (1) does not move h.
+  f_.zero_grad(be);
+  g_.zero_grad(be);
+  h_.zero_grad(be);
+  digit_forward_backward(be, x, labels, n, lambda, losses);
+  sgd(be, f_, mom_f_, opt);
+  sgd(be, g_, mom_g_, opt);
+  // (2) h learns to read the colour from the (updated) features; f gets -mu times that gradient.
+  f_.zero_grad(be);
+  h_.zero_grad(be);
+  colour_forward_backward(be, x, bins, valid, n, -mu, losses);
+  sgd(be, h_, mom_h_, opt);
+  sgd(be, f_, mom_f_, opt);
+}
+
+void LntlNets::logits(const Backend& be, const float* x, int n, float* out) {
+  for (int start = 0; start < n; start += kEvalChunk) {
+    const int rows = std::min(kEvalChunk, n - start);
+    reserve(be, rows);
+    forward_f(be, x + static_cast<int64_t>(start) * ColoredMnist::kDim, rows, false);
+    forward_g(be, rows);
+    copy_on(be, out + static_cast<int64_t>(start) * kClasses, logits_.data(), sizeof(float) * rows * kClasses);
+  }
+}
+
+void LntlNets::save(const Backend& be, const std::string& path, bool with_h,
+                    const std::map<std::string, std::string>& meta) const {
+  std::vector<NamedTensor> ts = f_.to_named(be);
+  for (NamedTensor& t : g_.to_named(be)) ts.push_back(std::move(t));
+  bn_in_.append_stats(be, ts);
+  if (with_h) {
+    for (NamedTensor& t : h_.to_named(be)) ts.push_back(std::move(t));
+    for (const ColourHead& head : heads_) head.bn.append_stats(be, ts);
+  }
+  std::map<std::string, std::string> m = meta;
+  m["model"] = "lntl";
+  save_safetensors(path, ts, m);
+}
+
+void LntlNets::load(const Backend& be, const std::string& path, bool with_h) {
+  std::map<std::string, std::string> meta;
+  std::vector<NamedTensor> ts = load_safetensors(path, &meta);
+  auto model = meta.find("model");
+  if (model == meta.end() || model->second != "lntl")
+    throw std::runtime_error(path + ": not an lntl checkpoint (model '" +
+                             (model == meta.end() ? std::string("?") : model->second) + "')");
+  f_.load_named(be, ts, path);
+  g_.load_named(be, ts, path);
+  bn_in_.load_stats(be, ts, path);
+  if (!with_h) return;
+  h_.load_named(be, ts, path);
+  for (ColourHead& head : heads_) head.bn.load_stats(be, ts, path);
+}
+
+std::vector<int> predict_digits(const Backend& be, LntlNets& nets, const ColoredMnist& d) {
+  // Upload a slice at a time so the whole set never needs its own device copy.
+  const int slice = 5000;
+  std::vector<int> out(d.count);
+  Buffer<float> images(be, static_cast<size_t>(std::min(slice, std::max(d.count, 1))) * ColoredMnist::kDim);
+  Buffer<float> logits(be, static_cast<size_t>(std::min(slice, std::max(d.count, 1))) * LntlNets::kClasses);
+  std::vector<float> host(logits.size());
+  for (int start = 0; start < d.count; start += slice) {
+    const int n = std::min(slice, d.count - start);
+    copy_in(be, images.data(), d.images.data() + static_cast<size_t>(start) * ColoredMnist::kDim,
+            sizeof(float) * n * ColoredMnist::kDim);
+    nets.logits(be, images.data(), n, logits.data());
+    copy_out(be, host.data(), logits.data(), sizeof(float) * n * LntlNets::kClasses);
+    for (int i = 0; i < n; ++i) {
+      const float* row = host.data() + static_cast<size_t>(i) * LntlNets::kClasses;
+      out[start + i] = static_cast<int>(std::max_element(row, row + LntlNets::kClasses) - row);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,53 @@
+#include "models/lntl_train.h"
+
+#include <algorithm>
+#include <numeric>
+#include <stdexcept>
+
+LntlEpochLosses LntlEpochLosses::mean() const {
+  const double k = steps > 0 ? 1.0 / steps : 0.0;
+  return LntlEpochLosses{ce * k, neg_entropy * k, colour_ce * k, steps};
+}
+
+LntlTrainer::LntlTrainer(const Backend& be, const ColoredMnist& d, int batch, uint64_t seed)
+    : d_(d), batch_(batch), rng_(seed), order_(d.count), host_losses_(3) {
+  if (batch < 1 || d.count < batch) throw std::runtime_error("lntl: the training set is smaller than one batch");
+  std::iota(order_.begin(), order_.end(), 0);
+  const size_t bins = static_cast<size_t>(batch) * ColoredMnist::kChannels * ColoredMnist::kBinPixels;
+  host_x_.resize(static_cast<size_t>(batch) * ColoredMnist::kDim);
+  host_labels_.resize(batch);
+  host_bins_.resize(bins);
+  x_ = Buffer<float>(be, host_x_.size());
+  labels_ = Buffer<int>(be, batch);
+  bins_ = Buffer<int>(be, bins);
+  losses_ = Buffer<float>(be, 3);
+}
+
+LntlEpochLosses LntlTrainer::run_epoch(Backend& be, LntlNets& nets, const LntlEpochPlan& plan,
+                                       const std::function<bool(const LntlEpochLosses&)>& after_step) {
+  std::shuffle(order_.begin(), order_.end(), rng_);
+  LntlEpochLosses sums;
+  float* l = losses_.data();
+  const LntlLosses dev{l, l + 1, l + 2};
+  for (int s = 0; s < steps_per_epoch(); ++s) {
+    const int valid = gather_batch(d_, order_.data() + static_cast<size_t>(s) * batch_, batch_, host_x_.data(),
+                                   host_labels_.data(), host_bins_.data());
+    x_.upload(be, host_x_);
+    labels_.upload(be, host_labels_);
+    zero_on(be, l, 3 * sizeof(float));
+    if (plan.adversarial) {
+      bins_.upload(be, host_bins_);
+      nets.lntl_step(be, x_.data(), labels_.data(), bins_.data(), valid, batch_, plan.opt, plan.lambda, plan.mu, dev);
+    } else {
+      nets.baseline_step(be, x_.data(), labels_.data(), batch_, plan.opt, dev);
+    }
+    // Three floats per step: a device sync, negligible next to a step's convolutions.
+    copy_out(be, host_losses_.data(), l, 3 * sizeof(float));
+    sums.ce += host_losses_[0];
+    sums.neg_entropy += host_losses_[1];
+    sums.colour_ce += host_losses_[2];
+    ++sums.steps;
+    if (!after_step(sums)) break;
+  }
+  return sums;
+}

@@ -1,0 +1,41 @@
+// The epoch loop shared by the lntl driver and the tests: shuffled mini-batches of a Colored MNIST set
+// (a fresh seeded order each epoch, the ragged tail dropped), each fed to a baseline or an LNTL step.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "models/lntl.h"
+
+struct LntlEpochPlan {
+  bool adversarial = false;  // false: baseline steps (f+g on CE); true: the two LNTL steps
+  SgdHyper opt;
+  float lambda = 0.01f, mu = 0.1f;
+};
+
+// Sums over the steps done so far; mean() divides by them.
+struct LntlEpochLosses {
+  double ce = 0, neg_entropy = 0, colour_ce = 0;
+  int steps = 0;
+  LntlEpochLosses mean() const;
+};
+
+class LntlTrainer {
+ public:
+  LntlTrainer(const Backend& be, const ColoredMnist& d, int batch, uint64_t seed);
+  int steps_per_epoch() const { return d_.count / batch_; }
+  // One epoch. after_step(sums so far) runs after every step; returning false ends the epoch early
+  // (Ctrl-C), so a caller tells a finished epoch by sums.steps == steps_per_epoch().
+  LntlEpochLosses run_epoch(Backend& be, LntlNets& nets, const LntlEpochPlan& plan,
+                            const std::function<bool(const LntlEpochLosses&)>& after_step);
+
+ private:
+  const ColoredMnist& d_;
+  int batch_;
+  std::mt19937_64 rng_;
+  std::vector<int> order_, host_labels_, host_bins_;
+  std::vector<float> host_x_, host_losses_;
+  Buffer<float> x_, losses_;  // losses_: ce | neg_entropy | colour_ce of the current step
+  Buffer<int> labels_, bins_;
+};

@@ -1,0 +1,143 @@
+// The Colored MNIST generator on synthetic gray digits: seeded reproducibility, black background,
+// colour tied to the label in the training set and independent of it in the test set, the jitter's
+// variance, the 14x14 colour-bin labels and gather_batch's channel-major layout.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <random>
+
+#include "models/colored_mnist.h"
+
+namespace {
+// count 28x28 "digits": a random third of the pixels lit at a random intensity in (0.2, 1], the centre
+// pixel (14, 14) always at full intensity so each image's colour can be read off it exactly.
+Dataset gray_digits(int count, uint64_t seed) {
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  Dataset d;
+  d.count = count; d.height = 28; d.width = 28;
+  d.images.resize(static_cast<size_t>(count) * 784);
+  for (int i = 0; i < count; ++i) {
+    d.labels.push_back(i % 10);
+    float* img = d.images.data() + static_cast<size_t>(i) * 784;
+    for (int p = 0; p < 784; ++p) img[p] = u(rng) < 0.33f ? 0.2f + 0.8f * u(rng) : 0.0f;
+    img[14 * 28 + 14] = 1.0f;
+  }
+  return d;
+}
+
+// The colour image i was painted with, read at its full-intensity centre pixel.
+float centre(const ColoredMnist& d, int i, int channel) {
+  return d.images[static_cast<size_t>(i) * ColoredMnist::kDim + channel * 784 + 14 * 28 + 14];
+}
+}  // namespace
+
+TEST_CASE("colored mnist: the same seed gives the same images, another seed other colours") {
+  const Dataset gray = gray_digits(50, 1);
+  const ColoredMnist a = make_colored_mnist(gray, true, 0.03f, 7), b = make_colored_mnist(gray, true, 0.03f, 7);
+  const ColoredMnist c = make_colored_mnist(gray, true, 0.03f, 8);
+  CHECK(a.images == b.images);
+  CHECK(a.bins == b.bins);
+  CHECK(a.images != c.images);
+  CHECK(a.labels == gray.labels);
+}
+
+TEST_CASE("colored mnist: the background stays black and the stroke is gray x colour") {
+  const Dataset gray = gray_digits(40, 2);
+  const ColoredMnist d = make_colored_mnist(gray, false, 0.05f, 3);
+  REQUIRE(d.images.size() == static_cast<size_t>(40) * 3 * 784);
+  int lit = 0;
+  for (int i = 0; i < d.count; ++i)
+    for (int p = 0; p < 784; ++p) {
+      const float g = gray.images[static_cast<size_t>(i) * 784 + p];
+      for (int c = 0; c < 3; ++c) {
+        const float v = d.images[static_cast<size_t>(i) * ColoredMnist::kDim + c * 784 + p];
+        REQUIRE(v >= 0.0f);
+        REQUIRE(v <= 1.0f);
+        if (g == 0.0f) REQUIRE(v == 0.0f);
+        else CHECK(v == doctest::Approx(g * centre(d, i, c)).epsilon(1e-5));
+      }
+      lit += g > 0.0f;
+    }
+  CHECK(lit > 40 * 784 / 5);  // the check above really saw strokes
+}
+
+TEST_CASE("colored mnist: training colours follow the label, with the asked variance") {
+  const Dataset gray = gray_digits(3000, 4);
+  const float var = 0.02f;
+  const ColoredMnist d = make_colored_mnist(gray, true, var, 5);
+  // Digit 2's mean colour is (0, 130, 200)/255: its green channel sits far from the clamps, so its
+  // jitter is an unclamped Gaussian whose mean and variance must match.
+  double sum = 0, sq = 0;
+  int n = 0, nearest_own = 0;
+  for (int i = 0; i < d.count; ++i) {
+    CHECK(d.colours[i] == d.labels[i]);
+    // The nearest palette colour is the label's for most images (colours overlap at this variance).
+    int best = 0;
+    double best_dist = 1e9;
+    for (int k = 0; k < 10; ++k) {
+      double dist = 0;
+      for (int c = 0; c < 3; ++c) dist += std::pow(centre(d, i, c) - palette_colour(k)[c], 2);
+      if (dist < best_dist) best_dist = dist, best = k;
+    }
+    nearest_own += best == d.labels[i];
+    if (d.labels[i] != 2) continue;
+    const double g = centre(d, i, 1) - palette_colour(2)[1];
+    sum += g; sq += g * g; ++n;
+  }
+  const double mean = sum / n, variance = sq / n - mean * mean;
+  CHECK(std::fabs(mean) < 0.03);
+  CHECK(variance == doctest::Approx(var).epsilon(0.25));
+  CHECK(nearest_own > d.count / 2);
+}
+
+TEST_CASE("colored mnist: test colours are independent of the label") {
+  const Dataset gray = gray_digits(4000, 6);
+  const ColoredMnist d = make_colored_mnist(gray, false, 0.0f, 7);
+  std::vector<int> per_colour(10, 0);
+  int same = 0;
+  for (int i = 0; i < d.count; ++i) {
+    ++per_colour[d.colours[i]];
+    same += d.colours[i] == d.labels[i];
+    // var 0: exactly the palette colour of the drawn class.
+    for (int c = 0; c < 3; ++c) CHECK(centre(d, i, c) == doctest::Approx(palette_colour(d.colours[i])[c]));
+  }
+  // Independent and uniform: about a tenth match the label, and every colour is used about equally.
+  CHECK(same > 300);
+  CHECK(same < 500);
+  for (int k = 0; k < 10; ++k) {
+    CHECK(per_colour[k] > 300);
+    CHECK(per_colour[k] < 500);
+  }
+}
+
+TEST_CASE("colored mnist: colour bins on the 14x14 image, black ignored, gathered channel-major") {
+  const Dataset gray = gray_digits(12, 8);
+  const ColoredMnist d = make_colored_mnist(gray, true, 0.04f, 9);
+  const int per_image = 3 * ColoredMnist::kBinPixels;
+  for (int i = 0; i < d.count; ++i)
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < 14; ++y)
+        for (int x = 0; x < 14; ++x) {
+          const int src = (2 * y) * 28 + 2 * x;  // nearest-neighbour downsampling
+          const float v = d.images[static_cast<size_t>(i) * ColoredMnist::kDim + c * 784 + src];
+          const int bin = d.bins[static_cast<size_t>(i) * per_image + c * 196 + y * 14 + x];
+          if (gray.images[static_cast<size_t>(i) * 784 + src] == 0.0f) REQUIRE(bin == ColoredMnist::kIgnore);
+          else REQUIRE(bin == std::min(7, static_cast<int>(v * 255.0f / 32.0f)));
+        }
+  const int idx[3] = {5, 0, 11};
+  std::vector<float> x(3 * ColoredMnist::kDim);
+  std::vector<int> labels(3), bins(3 * per_image);
+  const int valid = gather_batch(d, idx, 3, x.data(), labels.data(), bins.data());
+  int want_valid = 0;
+  for (int b = 0; b < 3; ++b) {
+    CHECK(labels[b] == d.labels[idx[b]]);
+    CHECK(x[b * ColoredMnist::kDim + 100] == d.images[static_cast<size_t>(idx[b]) * ColoredMnist::kDim + 100]);
+    for (int c = 0; c < 3; ++c)
+      for (int p = 0; p < 196; ++p)
+        REQUIRE(bins[(c * 3 + b) * 196 + p] == d.bins[static_cast<size_t>(idx[b]) * per_image + c * 196 + p]);
+    for (int p = 0; p < 196; ++p) want_valid += d.bins[static_cast<size_t>(idx[b]) * per_image + p] >= 0;
+  }
+  CHECK(valid == want_valid);
+  CHECK(valid > 0);
+}

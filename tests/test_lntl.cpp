@@ -1,0 +1,290 @@
+// Learning Not to Learn on the CPU: the new ops (SGD with momentum, batched transpose, softmax negative
+// entropy) against hand computations and finite differences; the whole f->g (with h's entropy) and
+// f->h backward passes against finite differences; the gradient-reversal sign; checkpoints; the config
+// file; and short training runs on synthetic Colored MNIST that must reduce their losses.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "engine/config.h"
+#include "engine/ops/sgd.h"
+#include "engine/ops/softmax_entropy.h"
+#include "engine/ops/transpose.h"
+#include "models/lntl_train.h"
+#include "tests/gradcheck.h"
+#include "tests/temp_dir.h"
+
+namespace {
+Backend cpu_backend() { return make_backend("cpu", 11); }
+
+// Gray "digits" a small net can tell apart by shape: class k is a 6x6 square at its own place.
+Dataset square_digits(int count, uint64_t seed) {
+  std::mt19937 rng(static_cast<unsigned>(seed));
+  std::uniform_int_distribution<int> jitter(-1, 1);
+  Dataset d;
+  d.count = count; d.height = 28; d.width = 28;
+  d.images.assign(static_cast<size_t>(count) * 784, 0.0f);
+  for (int i = 0; i < count; ++i) {
+    const int label = i % 10;
+    d.labels.push_back(label);
+    const int y0 = 3 + (label / 4) * 8 + jitter(rng), x0 = 3 + (label % 4) * 6 + jitter(rng);
+    for (int y = y0; y < y0 + 6; ++y)
+      for (int x = x0; x < x0 + 5; ++x) d.images[static_cast<size_t>(i) * 784 + y * 28 + x] = 1.0f;
+  }
+  return d;
+}
+
+// One random-noise colour image (no ties inside max-pool windows) and its gathered bins.
+struct TinyBatch {
+  std::vector<float> x;
+  std::vector<int> labels, bins;
+  int valid = 0;
+};
+TinyBatch tiny_batch(int n) {
+  Dataset gray;
+  gray.count = n; gray.height = 28; gray.width = 28;
+  std::mt19937 rng(17);
+  gray.images = random_vector(static_cast<size_t>(n) * 784, rng, 0.0f, 1.0f);
+  for (int i = 0; i < n * 784; i += 3) gray.images[i] = 0.0f;  // some black pixels to ignore
+  for (int i = 0; i < n; ++i) gray.labels.push_back((3 * i + 4) % 10);
+  const ColoredMnist d = make_colored_mnist(gray, true, 0.03f, 5);
+  TinyBatch b;
+  b.x.resize(static_cast<size_t>(n) * ColoredMnist::kDim);
+  b.labels.resize(n);
+  b.bins.resize(static_cast<size_t>(n) * 3 * ColoredMnist::kBinPixels);
+  std::vector<int> idx(n);
+  for (int i = 0; i < n; ++i) idx[i] = i;
+  b.valid = gather_batch(d, idx.data(), n, b.x.data(), b.labels.data(), b.bins.data());
+  return b;
+}
+
+std::vector<float> grads_of(const ParamStore& p) { return std::vector<float>(p.grads(), p.grads() + p.size()); }
+
+// Zeroes the stores' grads, runs loss once for the analytic gradients (snapshotted: every later call
+// accumulates into the grads again), then checks a few entries of every tensor of every store against
+// finite differences.
+void check_backward(const Backend& be, const std::vector<ParamStore*>& stores, const std::function<double()>& loss) {
+  for (ParamStore* p : stores) p->zero_grad(be);
+  loss();
+  std::vector<std::vector<float>> analytic;
+  for (ParamStore* p : stores) analytic.push_back(grads_of(*p));
+  for (size_t k = 0; k < stores.size(); ++k)
+    for (const ParamEntry& e : stores[k]->entries()) {
+      CAPTURE(e.name);
+      check_gradient(loss, stores[k]->values() + e.offset, analytic[k].data() + e.offset, e.size, 5, 1e-3f, 2e-2);
+    }
+}
+}  // namespace
+
+TEST_CASE("lntl: sgd_step is PyTorch's SGD with momentum and weight decay") {
+  SgdHyper h;
+  h.lr = 0.1f; h.momentum = 0.9f; h.weight_decay = 0.01f;
+  std::vector<float> p = {1.0f, -2.0f}, g = {0.5f, 0.25f}, buf(2, 0.0f);
+  cpu::sgd_step(p.data(), g.data(), buf.data(), 2, h);
+  // Step 1: buf = g + wd p (PyTorch seeds the buffer with it), p -= lr buf.
+  const float b1 = 0.5f + 0.01f * 1.0f, q1 = 1.0f - 0.1f * b1;
+  CHECK(buf[0] == doctest::Approx(b1));
+  CHECK(p[0] == doctest::Approx(q1));
+  cpu::sgd_step(p.data(), g.data(), buf.data(), 2, h);
+  const float b2 = 0.9f * b1 + (0.5f + 0.01f * q1);
+  CHECK(buf[0] == doctest::Approx(b2));
+  CHECK(p[0] == doctest::Approx(q1 - 0.1f * b2));
+  CHECK(p[1] == doctest::Approx(-2.0f - 0.1f * (0.25f - 0.02f) - 0.1f * (0.9f * (0.25f - 0.02f) + 0.25f +
+                                                                           0.01f * (-2.0f - 0.1f * 0.23f))));
+}
+
+TEST_CASE("lntl: batched_transpose moves channels last and back") {
+  std::mt19937 rng(2);
+  const int batch = 3, rows = 4, cols = 7;
+  std::vector<float> x = random_vector(batch * rows * cols, rng), t(x.size()), back(x.size());
+  cpu::batched_transpose(x.data(), batch, rows, cols, t.data());
+  for (int b = 0; b < batch; ++b)
+    for (int i = 0; i < rows; ++i)
+      for (int j = 0; j < cols; ++j) REQUIRE(t[(b * cols + j) * rows + i] == x[(b * rows + i) * cols + j]);
+  cpu::batched_transpose(t.data(), batch, cols, rows, back.data());
+  CHECK(back == x);
+}
+
+TEST_CASE("lntl: softmax negative entropy, its value and its gradient") {
+  std::mt19937 rng(3);
+  const int rows = 5, classes = 8;
+  std::vector<float> l = random_vector(rows * classes, rng, -3.0f, 3.0f), d(l.size());
+  l[3] = 60.0f;  // a near one-hot row: p log p must stay finite
+  float value = 0.5f;  // accumulated into
+  cpu::softmax_neg_entropy(l.data(), rows, classes, 0.25f, d.data(), &value);
+  double want = 0;
+  for (int r = 0; r < rows; ++r) {
+    double z = 0;
+    for (int j = 0; j < classes; ++j) z += std::exp(static_cast<double>(l[r * classes + j]));
+    for (int j = 0; j < classes; ++j) {
+      const double p = std::exp(static_cast<double>(l[r * classes + j])) / z;
+      if (p > 0) want += p * std::log(p);
+    }
+  }
+  CHECK(value == doctest::Approx(0.5 + 0.25 * want).epsilon(1e-5));
+  auto loss = [&] {
+    float v = 0.0f;
+    cpu::softmax_neg_entropy(l.data(), rows, classes, 0.25f, nullptr, &v);
+    return static_cast<double>(v);
+  };
+  check_gradient(loss, l.data(), d.data(), l.size(), 40, 1e-2f, 1e-2);
+  // Uniform logits: the maximum entropy, -log 8, where the gradient vanishes.
+  std::vector<float> flat(classes, 1.5f), dflat(classes, 9.0f);
+  float v = 0.0f;
+  cpu::softmax_neg_entropy(flat.data(), 1, classes, 1.0f, dflat.data(), &v);
+  CHECK(v == doctest::Approx(-std::log(8.0)));
+  for (float g : dflat) CHECK(std::fabs(g) < 1e-6f);
+}
+
+TEST_CASE("lntl: f->g backward with h's entropy term matches finite differences") {
+  Backend be = cpu_backend();
+  LntlNets nets(be, 3);
+  const TinyBatch b = tiny_batch(1);
+  const float lambda = 1.0f;  // large, so the entropy path through h into f weighs as much as the CE
+  float ce = 0.0f, ent = 0.0f;
+  const LntlLosses losses{&ce, &ent, nullptr};
+  auto loss = [&] {
+    ce = ent = 0.0f;
+    nets.digit_forward_backward(be, b.x.data(), b.labels.data(), 1, lambda, losses);
+    return static_cast<double>(ce) + ent;
+  };
+  check_backward(be, {&nets.f(), &nets.g(), &nets.h()}, loss);
+  CHECK(ent < 0.0f);
+  CHECK(ent > -std::log(8.0f) - 1e-4f);
+}
+
+TEST_CASE("lntl: f->h backward of the colour cross-entropy matches finite differences") {
+  Backend be = cpu_backend();
+  LntlNets nets(be, 4);
+  const TinyBatch b = tiny_batch(1);
+  REQUIRE(b.valid > 0);
+  float col = 0.0f;
+  const LntlLosses losses{nullptr, nullptr, &col};
+  auto loss = [&] {
+    col = 0.0f;
+    nets.colour_forward_backward(be, b.x.data(), b.bins.data(), b.valid, 1, 1.0f, losses);
+    return static_cast<double>(col);
+  };
+  check_backward(be, {&nets.h(), &nets.f()}, loss);
+  CHECK(col > 3.0f);  // about 3 log 8 for untrained heads
+}
+
+TEST_CASE("lntl: the gradient reversal hands f exactly -mu times h's gradient, h its own") {
+  Backend be = cpu_backend();
+  LntlNets nets(be, 5);
+  const TinyBatch b = tiny_batch(3);
+  const LntlLosses none;
+  auto grads = [&](float scale) {
+    nets.f().zero_grad(be);
+    nets.h().zero_grad(be);
+    nets.colour_forward_backward(be, b.x.data(), b.bins.data(), b.valid, 3, scale, none);
+    return std::make_pair(grads_of(nets.f()), grads_of(nets.h()));
+  };
+  const float mu = 0.1f;
+  const auto plain = grads(1.0f), reversed = grads(-mu);
+  // Equal up to float rounding, which is relative to the largest gradient (the backward sums terms).
+  float largest = 0.0f;
+  for (float g : plain.first) largest = std::max(largest, std::fabs(g));
+  CHECK(largest > 1e-4f);
+  for (size_t i = 0; i < plain.first.size(); ++i)
+    REQUIRE(std::fabs(reversed.first[i] + mu * plain.first[i]) <= 1e-5f * mu * largest);
+  for (size_t i = 0; i < plain.second.size(); ++i) REQUIRE(reversed.second[i] == doctest::Approx(plain.second[i]));
+}
+
+TEST_CASE("lntl: baseline and LNTL epochs on synthetic Colored MNIST reduce their losses") {
+  Backend be = cpu_backend();
+  const ColoredMnist train = make_colored_mnist(square_digits(320, 1), true, 0.02f, 2);
+  LntlNets nets(be, 6);
+  LntlTrainer trainer(be, train, 16, 7);
+  LntlEpochPlan plan;
+  plan.opt.lr = 0.04f;
+  auto all = [](const LntlEpochLosses&) { return true; };
+  const LntlEpochLosses first = trainer.run_epoch(be, nets, plan, all).mean();
+  LntlEpochLosses last;
+  for (int e = 0; e < 4; ++e) last = trainer.run_epoch(be, nets, plan, all).mean();
+  INFO("baseline ce " << first.ce << " -> " << last.ce);
+  CHECK(first.steps == 20);
+  CHECK(last.ce < 0.5 * first.ce);
+
+  // LNTL from there: h starts untrained, so its colour loss must fall as it learns to read colour,
+  // while the digit loss stays learned and the entropy term is reported (negative, times lambda).
+  plan.adversarial = true;
+  plan.opt.lr = 0.01f;
+  const LntlEpochLosses adv_first = trainer.run_epoch(be, nets, plan, all).mean();
+  const LntlEpochLosses adv_last = trainer.run_epoch(be, nets, plan, all).mean();
+  INFO("colour ce " << adv_first.colour_ce << " -> " << adv_last.colour_ce << ", ce " << adv_last.ce);
+  CHECK(adv_last.colour_ce < adv_first.colour_ce);
+  CHECK(adv_last.ce < first.ce);
+  CHECK(adv_last.neg_entropy < 0.0);
+  // An early stop after 2 steps is reported as a partial epoch.
+  const LntlEpochLosses partial = trainer.run_epoch(be, nets, plan, [](const LntlEpochLosses& s) { return s.steps < 2; });
+  CHECK(partial.steps == 2);
+}
+
+TEST_CASE("lntl: checkpoints round-trip, and the baseline's loads into LNTL without h") {
+  Backend be = cpu_backend();
+  TempDir dir("lntl_ckpt");
+  const TinyBatch b = tiny_batch(4);
+  LntlNets a(be, 8), c(be, 9);
+  const LntlLosses none;
+  a.colour_forward_backward(be, b.x.data(), b.bins.data(), b.valid, 4, -0.1f, none);  // moves BN statistics
+  std::vector<float> want(40), got(40);
+  a.logits(be, b.x.data(), 4, want.data());
+  a.save(be, dir / "full.safetensors", true, {{"epochs", "3"}});
+  a.save(be, dir / "base.safetensors", false);
+  c.load(be, dir / "full.safetensors", true);
+  c.logits(be, b.x.data(), 4, got.data());
+  CHECK(got == want);
+  CHECK(std::equal(c.h().values(), c.h().values() + c.h().size(), a.h().values()));
+  LntlNets d(be, 10);
+  d.load(be, dir / "base.safetensors", false);
+  d.logits(be, b.x.data(), 4, got.data());
+  CHECK(got == want);
+  CHECK_THROWS_WITH_AS(d.load(be, dir / "base.safetensors", true), contains("h.r.conv1.weight"), std::runtime_error);
+  save_safetensors(dir / "other.safetensors", {{"x", {1}, {1.0f}}}, {{"model", "judge"}});
+  CHECK_THROWS_WITH_AS(d.load(be, dir / "other.safetensors", false), contains("not an lntl checkpoint"),
+                       std::runtime_error);
+}
+
+TEST_CASE("lntl: a config file sets flags, the command line overrides it, bad lines are named") {
+  TempDir dir("lntl_conf");
+  int epochs = 100;
+  float lr = 0.01f;
+  std::string name = "x";
+  auto make_cli = [&] {
+    Cli cli("t", "test");
+    cli.add("epochs", &epochs, "epochs", 1, 1000);
+    cli.add("lr", &lr, "lr", 0.0, 1.0);
+    cli.add("name", &name, "name");
+    cli.add("config", &name, "unused here");
+    return cli;
+  };
+  {
+    std::ofstream f(dir / "ok.conf");
+    f << "# comment\n\nepochs = 7   # trailing comment\n  lr=0.5\n";
+  }
+  Cli file_cli = make_cli();
+  apply_config_file(file_cli, dir / "ok.conf");
+  CHECK(epochs == 7);
+  CHECK(lr == doctest::Approx(0.5f));
+  const std::string conf = dir / "ok.conf";
+  const char* args[] = {"t", "--config", conf.c_str(), "--lr", "0.25"};
+  char** argv = const_cast<char**>(args);
+  CHECK(find_flag_value(5, argv, "config") == conf);
+  CHECK(find_flag_value(5, argv, "epochs").empty());
+  Cli cli = make_cli();
+  cli.parse(5, argv);
+  CHECK(lr == doctest::Approx(0.25f));
+  CHECK(epochs == 7);
+
+  auto fails = [&](const std::string& text, const std::string& message) {
+    { std::ofstream f(dir / "bad.conf"); f << text; }
+    Cli c = make_cli();
+    CHECK_THROWS_WITH_AS(apply_config_file(c, dir / "bad.conf"), contains(message), std::runtime_error);
+  };
+  fails("epochs 7\n", "bad.conf:1: expected 'key = value'");
+  fails("epochs = 7\nepoch = 3\n", "unknown flag --epoch");
+  fails("lr = fast\n", "--lr");
+  CHECK_THROWS_WITH_AS(apply_config_file(file_cli, dir / "missing.conf"), contains("missing.conf"),
+                       std::runtime_error);
+}
