@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -x build/sa_judge ] || bash tools/setup.sh
 if [ "${1:-}" = "--quick" ]; then
-  judge=(--epochs 3); train=(--steps 3000 --lr 1e-3); forget=(--steps 1000 --fisher-samples 10000)
+  judge=(--epochs 3); train=(--steps 3000 --lr 1e-3); forget=(--steps 1000 --lr 1e-3 --fisher-samples 10000)  # lr 1e-3: 1000 steps at 1e-4 barely forget
   runs=runs/quick
 else
   judge=(); train=(); forget=(); runs=runs
