@@ -1,5 +1,6 @@
 #include "models/cvae_audit.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -43,19 +44,33 @@ std::vector<ClassAudit> judge_on_gray(Backend& be, Judge& judge, int n_class, co
 
 void report_audit(const std::vector<ClassAudit>& before, const std::vector<ClassAudit>& after,
                   const std::vector<ClassAudit>& gray, const std::string& out_dir) {
+  const bool pair = !after.empty();
+  const bool any_forgotten = std::any_of(before.begin(), before.end(), [](const ClassAudit& c) { return c.forgotten; });
+  std::string md = audit_markdown(before, after);
   char line[256];
-  std::snprintf(line, sizeof line,
-                "\nYardstick: the judge on a flat gray image (the surrogate's mean) gives entropy %.2f nats and "
-                "p(digit) %.3f averaged over the forgotten digits.\n",
-                mean_over(gray, true, &ClassAudit::mean_entropy), mean_over(gray, true, &ClassAudit::mean_prob));
-  std::string md = audit_markdown(before, after) + line;
-  std::printf("\nJudge audit (before -> after forgetting):\n%s", md.c_str());
-  std::printf("forgotten digits: accuracy %.2f %% -> %.2f %%, entropy %.2f -> %.2f nats, p(digit) %.3f -> %.3f\n",
-              100 * mean_over(before, true, &ClassAudit::accuracy), 100 * mean_over(after, true, &ClassAudit::accuracy),
-              mean_over(before, true, &ClassAudit::mean_entropy), mean_over(after, true, &ClassAudit::mean_entropy),
-              mean_over(before, true, &ClassAudit::mean_prob), mean_over(after, true, &ClassAudit::mean_prob));
-  std::printf("remembered digits: lowest accuracy %.2f %% -> %.2f %%\n", 100 * min_over(before, false, &ClassAudit::accuracy),
-              100 * min_over(after, false, &ClassAudit::accuracy));
+  if (any_forgotten) {
+    std::snprintf(line, sizeof line,
+                  "\nYardstick: the judge on a flat gray image (the surrogate's mean) gives entropy %.2f nats and "
+                  "p(digit) %.3f averaged over the forgotten digits.\n",
+                  mean_over(gray, true, &ClassAudit::mean_entropy), mean_over(gray, true, &ClassAudit::mean_prob));
+    md += line;
+  }
+  std::printf("\nJudge audit%s:\n%s", pair ? " (before -> after forgetting)" : "", md.c_str());
+  // "a -> b" for a before/after pair, just "a" for one model.
+  auto span = [&](float ClassAudit::*field, bool forgotten, float scale, const char* fmt,
+                  float (*over)(const std::vector<ClassAudit>&, bool, float ClassAudit::*)) {
+    char a[32], b[32];
+    std::snprintf(a, sizeof a, fmt, scale * over(before, forgotten, field));
+    if (!pair) return std::string(a);
+    std::snprintf(b, sizeof b, fmt, scale * over(after, forgotten, field));
+    return std::string(a) + " -> " + b;
+  };
+  if (any_forgotten)
+    std::printf("forgotten digits: accuracy %s %%, entropy %s nats, p(digit) %s\n",
+                span(&ClassAudit::accuracy, true, 100, "%.2f", mean_over).c_str(),
+                span(&ClassAudit::mean_entropy, true, 1, "%.2f", mean_over).c_str(),
+                span(&ClassAudit::mean_prob, true, 1, "%.3f", mean_over).c_str());
+  std::printf("remembered digits: lowest accuracy %s %%\n", span(&ClassAudit::accuracy, false, 100, "%.2f", min_over).c_str());
   std::ofstream(out_dir + "/audit.md") << md;
   write_audit_csv(out_dir + "/audit.csv", before, after);
 }

@@ -23,6 +23,7 @@ AuditResult audit_cvae(const Backend& be, Cvae& model, Judge& judge, int per_dig
 // onto the surrogate's mean scores exactly this, so it is the yardstick for the forgotten rows: a
 // judge that is confident on gray caps the entropy any forgetting can show.
 std::vector<ClassAudit> judge_on_gray(Backend& be, Judge& judge, int n_class, const std::vector<int>& forgotten);
-// Prints the before/after table and the gray yardstick, and writes audit.md and audit.csv into out_dir.
+// Prints the before/after table (one model's table when `after` is empty) and, when any digit is
+// forgotten, the gray yardstick; writes audit.md and audit.csv into out_dir.
 void report_audit(const std::vector<ClassAudit>& before, const std::vector<ClassAudit>& after,
                   const std::vector<ClassAudit>& gray, const std::string& out_dir);

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "engine/batcher.h"
 #include "engine/ops/softmax_xent.h"
@@ -194,6 +195,17 @@ TEST_CASE("audit of a CVAE by the judge: shape, ranges, reproducibility, report 
   report_audit(a.classes, b.classes, gray, dir.path.string());
   CHECK(std::filesystem::exists(dir / "audit.md"));
   CHECK(std::filesystem::exists(dir / "audit.csv"));
+  // One model alone (sa_eval without --before): a single table, no "after" rows in the CSV.
+  TempDir single("audit_single");
+  report_audit(a.classes, {}, gray, single.path.string());
+  std::ifstream md(single / "audit.md");
+  std::string header;
+  std::getline(md, header);
+  CHECK(header.find("judge acc") != std::string::npos);
+  std::ifstream csv(single / "audit.csv");
+  int rows = 0;
+  for (std::string line; std::getline(csv, line);) rows += line.find(",after,") != std::string::npos ? 100 : 1;
+  CHECK(rows == 11);  // header + 10 digits
 
   CHECK(load_judge(be, dir / "absent.safetensors", false) == nullptr);
   CHECK_THROWS_WITH(load_judge(be, dir / "absent.safetensors", true), contains("no such judge checkpoint"));
