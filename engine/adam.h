@@ -5,7 +5,10 @@
 
 class Adam {
  public:
+  Adam() = default;  // for a member filled once its model's ParamStore is allocated
   Adam(const Backend& be, const ParamStore& p, AdamHyper h) : h_(h), m_(be, p.size()), v_(be, p.size()) {}
+  // For schedules that change the rate between steps (the moments are kept).
+  void set_lr(float lr) { h_.lr = lr; }
   void step(const Backend& be, const ParamStore& p) {
     adam_step(be, p.values(), p.grads(), m_.data(), v_.data(), static_cast<int64_t>(p.size()), h_, ++t_);
   }

@@ -1,7 +1,6 @@
 #include "engine/params.h"
 
 #include <cstdio>
-
 #include <stdexcept>
 
 #include "engine/ops/rng.h"

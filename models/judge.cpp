@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "engine/ops/adam.h"
 #include "engine/ops/bias_act.h"
 #include "engine/ops/dropout.h"
 #include "engine/ops/pool.h"
@@ -28,8 +27,7 @@ Judge::Judge(const Backend& be, uint64_t init_seed) {
   params_.allocate(be, init_seed);
   bn1_.init(be, params_);
   bn2_.init(be, params_);
-  adam_m_ = Buffer<float>(be, params_.size());
-  adam_v_ = Buffer<float>(be, params_.size());
+  adam_ = Adam(be, params_, AdamHyper{});  // PyTorch's defaults; the rate is set per step
 }
 
 void Judge::reserve(const Backend& be, int rows, bool grads) {
@@ -109,10 +107,8 @@ void Judge::forward_backward(Backend& be, const float* x, const int* labels, int
 void Judge::train_step(Backend& be, const float* x, const int* labels, int rows, float lr, float* loss_sum) {
   params_.zero_grad(be);
   forward_backward(be, x, labels, rows, 1.0f / static_cast<float>(rows), loss_sum);
-  AdamHyper h;
-  h.lr = lr;
-  adam_step(be, params_.values(), params_.grads(), adam_m_.data(), adam_v_.data(),
-            static_cast<int64_t>(params_.size()), h, ++adam_t_);
+  adam_.set_lr(lr);
+  adam_.step(be, params_);
 }
 
 void Judge::logits(const Backend& be, const float* x, int n, float* out) {

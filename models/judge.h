@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/adam.h"
 #include "engine/batchnorm.h"
 #include "engine/buffer.h"
 #include "engine/conv2d.h"
@@ -40,7 +41,7 @@ class Judge {
 
   ParamStore& params() { return params_; }
   const ParamStore& params() const { return params_; }
-  int adam_steps() const { return adam_t_; }
+  int adam_steps() const { return adam_.steps_taken(); }
 
   // safetensors with metadata model=judge (plus `meta`); running statistics included.
   void save(const Backend& be, const std::string& path, const std::map<std::string, std::string>& meta = {}) const;
@@ -58,8 +59,7 @@ class Judge {
   Conv2d conv1_, conv2_;
   BatchNorm bn1_, bn2_;
   Linear fc1_, fc2_;
-  Buffer<float> adam_m_, adam_v_;
-  int adam_t_ = 0;
+  Adam adam_;
 
   int capacity_ = 0, grad_capacity_ = 0;
   // Forward activations (rows x ...): conv outputs, batch-norm outputs, pooled (+ReLU) maps, fc1 output
