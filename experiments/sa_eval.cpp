@@ -9,9 +9,9 @@
 namespace {
 
 struct Options {
-  std::string model, before, judge = "runs/judge/judge.safetensors", forgotten, device = "auto", out = "runs/sa_eval";
+  std::string model, before, judge = kDefaultJudgePath, forgotten, device = "auto", out = "runs/sa_eval";
   int samples = 1000;
-  int64_t seed = 777;
+  int64_t seed = kAuditSeed;
 };
 
 // The digits to mark forgotten: --forgotten, else what sa_forget recorded in the checkpoint, else none.
@@ -31,15 +31,10 @@ int evaluate(const Options& o) {
   Cvae model(be, CvaeConfig{}, 0);
   model.load(be, o.model);
   std::filesystem::create_directories(o.out);
-  std::vector<ClassAudit> before, after = audit_cvae(be, model, *judge, o.samples, forgotten, o.seed).classes;
-  if (!o.before.empty()) {
-    Cvae original(be, CvaeConfig{}, 0);
-    original.load(be, o.before);
-    before = audit_cvae(be, original, *judge, o.samples, forgotten, o.seed).classes;
-  } else {
-    std::swap(before, after);  // one model: its table stands alone
-  }
-  report_audit(before, after, judge_on_gray(be, *judge, model.config().n_class, forgotten), o.out);
+  Cvae original(be, CvaeConfig{}, 0);
+  if (!o.before.empty()) original.load(be, o.before);
+  audit_and_report(be, *judge, o.before.empty() ? nullptr : &original, model, o.samples, forgotten,
+                   static_cast<uint64_t>(o.seed), o.out);
   std::printf("wrote audit.md and audit.csv in %s\n", o.out.c_str());
   return 0;
 }

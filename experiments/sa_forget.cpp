@@ -60,8 +60,7 @@ int forget(const Options& o, const std::vector<int>& digits) {
   model.load(be, o.model);
   frozen.load(be, o.model);
   // Load the judge before the long part, so a bad judge path fails fast.
-  const char* default_judge = "runs/judge/judge.safetensors";
-  std::unique_ptr<Judge> judge = load_judge(be, o.judge.empty() ? default_judge : o.judge, !o.judge.empty());
+  std::unique_ptr<Judge> judge = load_judge(be, o.judge.empty() ? kDefaultJudgePath : o.judge, !o.judge.empty());
   Buffer<float> fisher = fisher_for(be, model, o);
 
   ForgetConfig cfg;
@@ -107,9 +106,7 @@ int forget(const Options& o, const std::vector<int>& digits) {
   std::printf("wrote %s, samples_before.png, samples_after.png, morph.png in %s\n", ckpt.c_str(), o.out.c_str());
 
   if (!judge) return 0;
-  AuditResult before = audit_cvae(be, frozen, *judge, o.audit_samples, digits, 777);
-  AuditResult after = audit_cvae(be, model, *judge, o.audit_samples, digits, 777);
-  report_audit(before.classes, after.classes, judge_on_gray(be, *judge, model.config().n_class, digits), o.out);
+  audit_and_report(be, *judge, &frozen, model, o.audit_samples, digits, kAuditSeed, o.out);
   return 0;
 }
 

@@ -74,3 +74,11 @@ void report_audit(const std::vector<ClassAudit>& before, const std::vector<Class
   std::ofstream(out_dir + "/audit.md") << md;
   write_audit_csv(out_dir + "/audit.csv", before, after);
 }
+
+void audit_and_report(Backend& be, Judge& judge, Cvae* original, Cvae& model, int per_digit,
+                      const std::vector<int>& forgotten, uint64_t seed, const std::string& out_dir) {
+  std::vector<ClassAudit> audited = audit_cvae(be, model, judge, per_digit, forgotten, seed).classes;
+  std::vector<ClassAudit> gray = judge_on_gray(be, judge, model.config().n_class, forgotten);
+  if (!original) return report_audit(audited, {}, gray, out_dir);
+  report_audit(audit_cvae(be, *original, judge, per_digit, forgotten, seed).classes, audited, gray, out_dir);
+}

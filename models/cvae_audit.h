@@ -9,6 +9,11 @@
 #include "models/cvae.h"
 #include "models/judge.h"
 
+// Where sa_judge writes the judge, and the seed of the z draws every audit shares (so tables of
+// different runs and of sa_forget and sa_eval compare like with like).
+inline constexpr const char* kDefaultJudgePath = "runs/judge/judge.safetensors";
+inline constexpr uint64_t kAuditSeed = 777;
+
 struct AuditResult {
   std::vector<ClassAudit> classes;
 };
@@ -18,6 +23,10 @@ struct AuditResult {
 std::unique_ptr<Judge> load_judge(const Backend& be, const std::string& path, bool required);
 AuditResult audit_cvae(const Backend& be, Cvae& model, Judge& judge, int per_digit, const std::vector<int>& forgotten,
                        uint64_t seed);
+// The whole audit of a driver: `model` (and `original`, when not null, on the same draws, for a
+// before/after table), printed and written by report_audit with the gray yardstick.
+void audit_and_report(Backend& be, Judge& judge, Cvae* original, Cvae& model, int per_digit,
+                      const std::vector<int>& forgotten, uint64_t seed, const std::string& out_dir);
 // The judge on a flat mid-gray image (every pixel 0.5, the BCE-optimal decoder mean for uniform-noise
 // targets), summarised as if drawn once for each digit. A forgotten class whose decoder has collapsed
 // onto the surrogate's mean scores exactly this, so it is the yardstick for the forgotten rows: a
