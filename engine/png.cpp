@@ -300,6 +300,10 @@ void draw_series(Canvas& c, const Frame& f, const Axis& ax, const Axis& ay, cons
     if (!finite(s.x[i]) || !finite(s.y[i])) { have_prev = false; continue; }
     int x = int(std::lround(ax.to_px(s.x[i], f.x0, f.x1)));
     int y = int(std::lround(ay.to_px(s.y[i], f.y1, f.y0)));
+    if (s.points_only) {
+      c.fill_rect(x - 1, y - 1, 3, 3, col);
+      continue;
+    }
     if (have_prev) c.line(px, py, x, y, col, 2);
     if (markers || s.x.size() == 1) c.fill_rect(x - 2, y - 2, 5, 5, col);
     px = x;

@@ -14,6 +14,7 @@ void write_image_grid(const std::string& path, const float* images, int n, int c
 struct Series {
   std::string label;       // legend text; the legend is drawn when any series has one
   std::vector<float> x, y;  // same length; non-finite points break the line
+  bool points_only = false;  // a scatter: small dots, no connecting line (e.g. a t-SNE map)
 };
 
 struct LinePlot {

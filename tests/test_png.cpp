@@ -169,6 +169,26 @@ TEST_CASE("png: line plot with series, vlines and legend") {
                        std::runtime_error);
 }
 
+TEST_CASE("png: points-only series draw separate dots, no line between them") {
+  TempDir t("png_scatter");
+  LinePlot lp;
+  lp.title = "t-SNE";
+  Series far{"digit 0", {0.0f, 100.0f}, {0.0f, 100.0f}}, near{"digit 1", {50.0f}, {0.0f}};
+  far.points_only = near.points_only = true;
+  lp.series = {far, near};
+  write_line_plot(t / "scatter.png", lp);
+  Pixels p = decode(t / "scatter.png");
+  // Two 3x3 dots plus the legend swatch (12s x 3 at text scale 2); a line from (0,0) to (100,100)
+  // would add hundreds of pixels of the first colour.
+  const size_t first = count_color(p, 31, 119, 180);
+  CHECK(first >= 2 * 9);
+  CHECK(first <= 2 * 9 + 24 * 3);
+  CHECK(count_color(p, 255, 127, 14) >= 9);
+  lp.series[0].points_only = false;
+  write_line_plot(t / "line.png", lp);
+  CHECK(count_color(decode(t / "line.png"), 31, 119, 180) > first + 200);
+}
+
 TEST_CASE("png: heatmap of a confusion matrix") {
   TempDir t("png_heat");
   Heatmap hm;
