@@ -86,32 +86,48 @@ std::vector<double> tsne_affinities(const float* x, int n, int d, double perplex
   return p;
 }
 
-double tsne_objective_and_grad(const std::vector<double>& p, const double* y, int n, double p_scale, double* grad) {
-  // Unnormalised Student-t kernel w_ij = 1 / (1 + |y_i - y_j|^2); Q = w / sum(w).
-  std::vector<double> w(size_t(n) * n, 0.0);
-  double total = 0;
+namespace {
+
+// Student-t kernel w = 1 / (1 + |y_i - y_j|^2) of two layout points.
+inline double kernel(const double* y, int i, int j, double& dx, double& dy) {
+  dx = y[2 * i] - y[2 * j];
+  dy = y[2 * i + 1] - y[2 * j + 1];
+  return 1.0 / (1.0 + dx * dx + dy * dy);
+}
+
+}  // namespace
+
+double tsne_objective(const std::vector<double>& p, const double* y, int n, double p_scale) {
+  double total = 0, objective = 0, dx, dy;
   for (int i = 0; i < n; ++i)
     for (int j = i + 1; j < n; ++j) {
-      const double dx = y[2 * i] - y[2 * j], dy = y[2 * i + 1] - y[2 * j + 1];
-      const double v = 1.0 / (1.0 + dx * dx + dy * dy);
-      w[size_t(i) * n + j] = w[size_t(j) * n + i] = v;
-      total += 2 * v;
+      const double w = kernel(y, i, j, dx, dy), pij = p[size_t(i) * n + j];
+      total += 2 * w;
+      if (pij > 0) objective += 2 * pij * (std::log(pij) - p_scale * std::log(w));
     }
-  double objective = std::log(total);
-  if (grad) std::fill(grad, grad + 2 * size_t(n), 0.0);
+  return objective + std::log(total);
+}
+
+void tsne_gradient(const std::vector<double>& p, const double* y, int n, double p_scale, double* grad) {
+  // 4 sum_j (s p_ij - w_ij / Z) w_ij (y_i - y_j) split into an attraction sum and a repulsion sum that
+  // is divided by Z = sum w at the end, so one pass over the pairs does it all.
+  std::vector<double> repulsion(2 * size_t(n), 0.0);
+  std::fill(grad, grad + 2 * size_t(n), 0.0);
+  double total = 0, dx, dy;
   for (int i = 0; i < n; ++i)
-    for (int j = 0; j < n; ++j) {
-      if (i == j) continue;
-      const double pij = p[size_t(i) * n + j], wij = w[size_t(i) * n + j];
-      if (pij > 0) objective += pij * std::log(pij);
-      objective -= p_scale * pij * std::log(wij);
-      if (!grad) continue;
-      // d/dy_i = 4 sum_j (p_scale p_ij - q_ij) w_ij (y_i - y_j)
-      const double f = 4.0 * (p_scale * pij - wij / total) * wij;
-      grad[2 * i] += f * (y[2 * i] - y[2 * j]);
-      grad[2 * i + 1] += f * (y[2 * i + 1] - y[2 * j + 1]);
+    for (int j = i + 1; j < n; ++j) {
+      const double w = kernel(y, i, j, dx, dy), a = p_scale * p[size_t(i) * n + j] * w, r = w * w;
+      total += 2 * w;
+      grad[2 * i] += a * dx;
+      grad[2 * i + 1] += a * dy;
+      grad[2 * j] -= a * dx;
+      grad[2 * j + 1] -= a * dy;
+      repulsion[2 * i] += r * dx;
+      repulsion[2 * i + 1] += r * dy;
+      repulsion[2 * j] -= r * dx;
+      repulsion[2 * j + 1] -= r * dy;
     }
-  return objective;
+  for (size_t k = 0; k < 2 * size_t(n); ++k) grad[k] = 4.0 * (grad[k] - repulsion[k] / total);
 }
 
 TsneResult tsne(const float* x, int n, int d, const TsneConfig& cfg) {
@@ -124,7 +140,7 @@ TsneResult tsne(const float* x, int n, int d, const TsneConfig& cfg) {
   const double lr = auto_learning_rate(n, cfg);
   for (int it = 0; it < cfg.iterations; ++it) {
     const bool early = it < cfg.exaggeration_iterations;
-    tsne_objective_and_grad(p, y.data(), n, early ? cfg.exaggeration : 1.0, grad.data());
+    tsne_gradient(p, y.data(), n, early ? cfg.exaggeration : 1.0, grad.data());
     const double momentum = early ? 0.5 : 0.8;
     for (size_t k = 0; k < y.size(); ++k) {
       // Gains grow where the gradient keeps flipping the step's direction and shrink where it agrees.
@@ -135,7 +151,7 @@ TsneResult tsne(const float* x, int n, int d, const TsneConfig& cfg) {
     centre(y, n);
   }
   TsneResult r;
-  r.kl = tsne_objective_and_grad(p, y.data(), n, 1.0, nullptr);
+  r.kl = tsne_objective(p, y.data(), n, 1.0);
   r.layout.assign(y.begin(), y.end());
   return r;
 }

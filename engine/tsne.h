@@ -25,11 +25,13 @@ std::vector<double> tsne_conditionals(const float* x, int n, int d, double perpl
 // Symmetric joint affinities P (n x n, row-major, zero diagonal, summing to 1) of n points x (n x d).
 std::vector<double> tsne_affinities(const float* x, int n, int d, double perplexity);
 
-// The objective the optimiser descends for the 2-D layout y (n x 2) and, when grad is not null, its
-// gradient (n x 2): sum p log p - p_scale * sum p log w + log sum w, with w the Student-t kernel
-// 1 / (1 + |y_i - y_j|^2). With p_scale 1 this is KL(P || Q); during early exaggeration p_scale > 1
-// strengthens only the attraction, so its gradient is the usual 4 sum (p_scale p - q) w (y_i - y_j).
-double tsne_objective_and_grad(const std::vector<double>& p, const double* y, int n, double p_scale, double* grad);
+// The objective the optimiser descends for the 2-D layout y (n x 2):
+//   sum p log p - p_scale * sum p log w + log sum w,  w = 1 / (1 + |y_i - y_j|^2) (Student-t kernel).
+// With p_scale 1 this is KL(P || Q); during early exaggeration p_scale > 1 strengthens only the
+// attraction, and its gradient is the usual exaggerated 4 sum_j (p_scale p_ij - q_ij) w_ij (y_i - y_j).
+double tsne_objective(const std::vector<double>& p, const double* y, int n, double p_scale);
+// That gradient into grad (n x 2).
+void tsne_gradient(const std::vector<double>& p, const double* y, int n, double p_scale, double* grad);
 
 struct TsneResult {
   std::vector<float> layout;  // n x 2
