@@ -305,6 +305,13 @@ std::vector<int> parse_digit_list(const std::string& s, int nclass) {
   return out;
 }
 
+std::vector<int> other_digits(const std::vector<int>& digits, int nclass) {
+  std::vector<int> rest;
+  for (int d = 0; d < nclass; ++d)
+    if (std::find(digits.begin(), digits.end(), d) == digits.end()) rest.push_back(d);
+  return rest;
+}
+
 // ---------------------------------------------------------------------------------------------
 // run_guarded
 

@@ -53,6 +53,9 @@ class Cli {
 // non-integer ("x", "1.5"), a digit outside 0..nclass-1, a duplicate, or all nclass digits
 // ("you cannot forget every digit").
 std::vector<int> parse_digit_list(const std::string& s, int nclass = 10);
+// The digits 0..nclass-1 that are not in `digits`, in ascending order (the remembered classes of a
+// forget list; every digit for an empty list).
+std::vector<int> other_digits(const std::vector<int>& digits, int nclass = 10);
 
 // Runs body and returns its exit code; a std::exception escaping it is printed to stderr as
 // "<program>: error: <what>" and turned into exit code 2. While body runs, the first Ctrl-C

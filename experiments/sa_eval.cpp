@@ -16,11 +16,7 @@ struct Options {
 
 // The digits to mark forgotten: --forgotten, else what sa_forget recorded in the checkpoint, else none.
 std::vector<int> forgotten_digits(const Options& o) {
-  if (!o.forgotten.empty()) return parse_digit_list(o.forgotten);
-  std::map<std::string, std::string> meta;
-  load_safetensors(o.model, &meta);
-  auto it = meta.find("forgotten");
-  return it == meta.end() ? std::vector<int>{} : parse_digit_list(it->second);
+  return o.forgotten.empty() ? recorded_forgotten_digits(o.model) : parse_digit_list(o.forgotten);
 }
 
 int evaluate(const Options& o) {
@@ -28,10 +24,10 @@ int evaluate(const Options& o) {
   Backend be = make_backend(o.device, static_cast<uint64_t>(o.seed));
   const std::vector<int> forgotten = forgotten_digits(o);
   std::unique_ptr<Judge> judge = load_judge(be, o.judge, true);
-  Cvae model(be, CvaeConfig{}, 0);
+  Cvae model(be, cvae_config_of(o.model), 0);
   model.load(be, o.model);
   std::filesystem::create_directories(o.out);
-  Cvae original(be, CvaeConfig{}, 0);
+  Cvae original(be, o.before.empty() ? CvaeConfig{} : cvae_config_of(o.before), 0);
   if (!o.before.empty()) original.load(be, o.before);
   audit_and_report(be, *judge, o.before.empty() ? nullptr : &original, model, o.samples, forgotten,
                    static_cast<uint64_t>(o.seed), o.out);

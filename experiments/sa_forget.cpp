@@ -22,13 +22,6 @@ struct Options {
   int64_t seed = 0;
 };
 
-std::vector<int> complement(const std::vector<int>& forget, int n_class) {
-  std::vector<int> keep;
-  for (int d = 0; d < n_class; ++d)
-    if (std::find(forget.begin(), forget.end(), d) == forget.end()) keep.push_back(d);
-  return keep;
-}
-
 // The Fisher is a property of the trained model, so it lives next to it and is computed only once
 // (again when the model next to it was retrained; a Fisher named by --fisher must match).
 Buffer<float> fisher_for(Backend& be, Cvae& model, const Options& o) {
@@ -44,7 +37,7 @@ Buffer<float> fisher_for(Backend& be, Cvae& model, const Options& o) {
     }
   }
   std::printf("Fisher: %d samples of the model itself...\n", o.fisher_samples);
-  std::vector<int> all = complement({}, model.config().n_class);
+  std::vector<int> all = other_digits({}, model.config().n_class);
   Timer t;
   Buffer<float> f = cvae_fisher(be, model, all, o.fisher_samples, 500);
   backend_sync(be);
@@ -56,7 +49,7 @@ Buffer<float> fisher_for(Backend& be, Cvae& model, const Options& o) {
 int forget(const Options& o, const std::vector<int>& digits) {
   Backend be = make_backend(o.device, static_cast<uint64_t>(o.seed));
   std::filesystem::create_directories(o.out);
-  Cvae model(be, CvaeConfig{}, 0), frozen(be, CvaeConfig{}, 0);
+  Cvae model(be, cvae_config_of(o.model), 0), frozen(be, cvae_config_of(o.model), 0);
   model.load(be, o.model);
   frozen.load(be, o.model);
   // Load the judge before the long part, so a bad judge path fails fast.
@@ -65,7 +58,7 @@ int forget(const Options& o, const std::vector<int>& digits) {
 
   ForgetConfig cfg;
   cfg.forget = digits;
-  cfg.remember = complement(digits, model.config().n_class);
+  cfg.remember = other_digits(digits, model.config().n_class);
   cfg.batch = o.batch;
   cfg.lambda = o.lambda;
   cfg.gamma = o.gamma;

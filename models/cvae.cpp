@@ -1,12 +1,15 @@
 #include "models/cvae.h"
 
+#include <stdexcept>
+
+#include "engine/cli.h"
 #include "engine/ops/bce_logits.h"
 #include "engine/ops/concat.h"
 #include "engine/ops/reparam_kl.h"
 #include "engine/ops/rng.h"
 
 Cvae::Cvae(const Backend& be, CvaeConfig cfg, uint64_t init_seed) : cfg_(cfg) {
-  enc1_ = Linear(params_, "enc1", cfg.x_dim + cfg.n_class, cfg.h1, Act::ReLU);
+  enc1_ = Linear(params_, "enc1", cfg.x_dim + (cfg.encoder_label ? cfg.n_class : 0), cfg.h1, Act::ReLU);
   enc2_ = Linear(params_, "enc2", cfg.h1, cfg.h2, Act::ReLU);
   enc_head_ = Linear(params_, "enc_head", cfg.h2, 2 * cfg.z_dim, Act::None);
   dec1_ = Linear(params_, "dec1", cfg.z_dim + cfg.n_class, cfg.h2, Act::ReLU);
@@ -35,7 +38,7 @@ const float* Cvae::with_label(const Backend& be, const float* v, int v_dim, cons
 }
 
 const float* Cvae::encoder_forward(const Backend& be, const float* x, const float* c, int rows) {
-  const float* in = with_label(be, x, cfg_.x_dim, c, rows, xc_);
+  const float* in = cfg_.encoder_label ? with_label(be, x, cfg_.x_dim, c, rows, xc_) : x;
   enc1_.forward(be, params_, in, rows, a1_.data());
   enc2_.forward(be, params_, a1_.data(), rows, a2_.data());
   enc_head_.forward(be, params_, a2_.data(), rows, h_.data());
@@ -50,6 +53,13 @@ const float* Cvae::decoder_forward(const Backend& be, const float* z, const floa
   return in;
 }
 
+void Cvae::decoder_backward(const Backend& be, const float* dec_in, int rows, float* d_in, float* fisher,
+                            float fisher_scale) {
+  dec3_.backward(be, params_, d2_.data(), logits_.data(), dlogits_.data(), rows, dd2_.data(), fisher, fisher_scale);
+  dec2_.backward(be, params_, d1_.data(), d2_.data(), dd2_.data(), rows, dd1_.data(), fisher, fisher_scale);
+  dec1_.backward(be, params_, dec_in, d1_.data(), dd1_.data(), rows, d_in, fisher, fisher_scale);
+}
+
 void Cvae::elbo(Backend& be, const float* x, const float* c, int rows, float scale, ElboSums sums, bool backward,
                 float* fisher, float fisher_scale) {
   reserve_batch(be, rows);
@@ -62,11 +72,8 @@ void Cvae::elbo(Backend& be, const float* x, const float* c, int rows, float sca
              sums.bce);
   if (!backward) return;
 
-  dec3_.backward(be, params_, d2_.data(), logits_.data(), dlogits_.data(), rows, dd2_.data(), fisher, fisher_scale);
-  dec2_.backward(be, params_, d1_.data(), d2_.data(), dd2_.data(), rows, dd1_.data(), fisher, fisher_scale);
   // Without labels dec1's input is z itself, so its input gradient is dz with nothing to slice off.
-  dec1_.backward(be, params_, dec_in, d1_.data(), dd1_.data(), rows, k.n_class ? dzc_.data() : dz_.data(), fisher,
-                 fisher_scale);
+  decoder_backward(be, dec_in, rows, k.n_class ? dzc_.data() : dz_.data(), fisher, fisher_scale);
   if (k.n_class) slice_cols(be, dzc_.data(), k.z_dim + k.n_class, 0, k.z_dim, rows, dz_.data());
   reparam_kl_bwd(be, h_.data(), eps_.data(), dz_.data(), rows, k.z_dim, scale, dh_.data());
   enc_head_.backward(be, params_, a2_.data(), h_.data(), dh_.data(), rows, da2_.data(), fisher, fisher_scale);
@@ -84,6 +91,17 @@ void Cvae::decode(const Backend& be, const float* z, const float* c, int rows, f
   reserve_batch(be, rows);
   decoder_forward(be, z, c, rows);
   logits_to_images(be, rows, images);
+}
+
+void Cvae::decode_backward(const Backend& be, const float* z, const float* images, const float* d_images, int rows,
+                           float* d_zc) {
+  if (rows > capacity_) throw std::logic_error("Cvae::decode_backward: more rows than the last decode() had");
+  // The decoder's last layer is linear; decode() applied the sigmoid, so its derivative p (1 - p) is read
+  // off the images themselves.
+  copy_on(be, dlogits_.data(), d_images, sizeof(float) * rows * cfg_.x_dim);
+  bias_act_bwd(be, dlogits_.data(), images, nullptr, rows, cfg_.x_dim, Act::Sigmoid);
+  // decode() left [z | c] in zc_ for a conditional model; without labels dec1 read z itself.
+  decoder_backward(be, cfg_.n_class ? zc_.data() : z, rows, d_zc, nullptr, 1.0f);
 }
 
 void Cvae::encode_mean(const Backend& be, const float* x, const float* c, int rows, float* mu) {
@@ -105,6 +123,7 @@ void Cvae::save(const Backend& be, const std::string& path, const std::map<std::
   m["model"] = "cvae";
   m["z_dim"] = std::to_string(cfg_.z_dim);
   m["n_class"] = std::to_string(cfg_.n_class);  // 0: the unconditional VAE
+  m["encoder_label"] = cfg_.encoder_label ? "1" : "0";
   save_safetensors(path, params_.to_named(be), m);
 }
 
@@ -113,5 +132,31 @@ void Cvae::load(const Backend& be, const std::string& path) {
   std::vector<NamedTensor> ts = load_safetensors(path, &meta);
   if (meta.count("model") && meta["model"] != "cvae")
     throw std::runtime_error(path + ": is a '" + meta["model"] + "' checkpoint, not a CVAE");
+  if (meta.count("encoder_label") && (meta["encoder_label"] == "1") != cfg_.encoder_label)
+    throw std::runtime_error(path + ": its encoder " + (cfg_.encoder_label ? "reads no label" : "reads the label") +
+                             ", unlike this model (build it with cvae_config_of)");
   params_.load_named(be, ts, path);
+}
+
+CvaeConfig cvae_config_of(const std::string& path) {
+  std::map<std::string, std::string> meta;
+  load_safetensors(path, &meta);
+  if (meta.count("model") && meta["model"] != "cvae")
+    throw std::runtime_error(path + ": is a '" + meta["model"] + "' checkpoint, not a CVAE");
+  CvaeConfig cfg;
+  try {
+    if (meta.count("z_dim")) cfg.z_dim = std::stoi(meta["z_dim"]);
+    if (meta.count("n_class")) cfg.n_class = std::stoi(meta["n_class"]);
+  } catch (const std::exception&) {
+    throw std::runtime_error(path + ": unreadable z_dim / n_class in its metadata");
+  }
+  cfg.encoder_label = !meta.count("encoder_label") || meta["encoder_label"] == "1";
+  return cfg;
+}
+
+std::vector<int> recorded_forgotten_digits(const std::string& path) {
+  std::map<std::string, std::string> meta;
+  load_safetensors(path, &meta);
+  auto it = meta.find("forgotten");
+  return it == meta.end() ? std::vector<int>{} : parse_digit_list(it->second);
 }

@@ -6,11 +6,15 @@
 // every c argument may be null. One source serves both, so the CVAE and the VAE cannot drift apart.
 #pragma once
 #include <string>
+#include <vector>
 
 #include "engine/linear.h"
 
 struct CvaeConfig {
   int x_dim = 784, n_class = 10, h1 = 512, h2 = 256, z_dim = 8;
+  // false: the encoder reads x alone and only the decoder gets the label, so z has to carry the digit
+  // (the latent-analysis study compares both kinds).
+  bool encoder_label = true;
 };
 
 // The unconditional VAE of the catastrophic-forgetting study: the SA CVAE without its label input
@@ -40,6 +44,13 @@ class Cvae {
             float* fisher = nullptr, float fisher_scale = 1.0f);
   // Pixel means sigmoid(decoder(z, c)) into images (rows x x_dim).
   void decode(const Backend& be, const float* z, const float* c, int rows, float* images);
+  // Backward of the latest decode(z, c, rows, images), for losses defined on images (the gray-out term,
+  // attacks that optimise the decoder's inputs): d_images (rows x x_dim) is the loss's gradient w.r.t. those
+  // pixel means. Accumulates parameter gradients into params() and, when d_zc is not null, writes the
+  // gradient w.r.t. the decoder input [z | c] (rows x (z_dim + n_class); just z without labels). No other
+  // pass of this model may run in between: the backward reads the activations decode() left behind.
+  void decode_backward(const Backend& be, const float* z, const float* images, const float* d_images, int rows,
+                       float* d_zc);
   // Encoder means mu(x, c) into mu (rows x z_dim).
   void encode_mean(const Backend& be, const float* x, const float* c, int rows, float* mu);
   // Deterministic reconstruction through z = mu(x, c): adds BCE(decoder(mu, c), x) summed over pixels
@@ -59,6 +70,8 @@ class Cvae {
   // which that layer's backward needs again.
   const float* encoder_forward(const Backend& be, const float* x, const float* c, int rows);
   const float* decoder_forward(const Backend& be, const float* z, const float* c, int rows);
+  // From dlogits_ back to the decoder input dec_in (what decoder_forward returned); d_in may be null.
+  void decoder_backward(const Backend& be, const float* dec_in, int rows, float* d_in, float* fisher, float fisher_scale);
   const float* with_label(const Backend& be, const float* v, int v_dim, const float* c, int rows, Tensor& vc) const;
   void logits_to_images(const Backend& be, int rows, float* images) const;
 
@@ -70,3 +83,8 @@ class Cvae {
   Tensor xc_, a1_, a2_, h_, eps_, z_, zc_, d1_, d2_, logits_;
   Tensor dlogits_, dd2_, dd1_, dzc_, dz_, dh_, da2_, da1_;
 };
+
+// The configuration a checkpoint was saved with (its metadata), to construct the Cvae that loads it.
+CvaeConfig cvae_config_of(const std::string& path);
+// The digits a forgetting driver recorded as forgotten in a checkpoint; empty when it recorded none.
+std::vector<int> recorded_forgotten_digits(const std::string& path);

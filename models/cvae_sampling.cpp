@@ -22,6 +22,15 @@ void sample_images(Backend& be, Cvae& model, const std::vector<int>& labels, flo
   }
 }
 
+void draw_onehot_labels(const Backend& be, std::mt19937_64& rng, const std::vector<int>& classes, int n, int n_class,
+                        std::vector<int>& labels, int* labels_dev, float* c) {
+  std::uniform_int_distribution<size_t> pick(0, classes.size() - 1);
+  labels.resize(static_cast<size_t>(n));
+  for (int& l : labels) l = classes[pick(rng)];
+  copy_in(be, labels_dev, labels.data(), sizeof(int) * n);
+  onehot(be, labels_dev, n, n_class, c);
+}
+
 std::vector<float> sample_images_host(Backend& be, Cvae& model, const std::vector<int>& labels) {
   Buffer<float> dev(be, labels.size() * model.config().x_dim);
   sample_images(be, model, labels, dev.data());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "engine/ops/batchnorm.h"
 #include "engine/ops/bias_act.h"
 #include "engine/ops/dropout.h"
 #include "engine/ops/pool.h"
@@ -28,6 +29,7 @@ Judge::Judge(const Backend& be, uint64_t init_seed) {
   bn1_.init(be, params_);
   bn2_.init(be, params_);
   adam_ = Adam(be, params_, AdamHyper{});  // PyTorch's defaults; the rate is set per step
+  zeros_ = Buffer<float>(be, kC2);
 }
 
 void Judge::reserve(const Backend& be, int rows, bool grads) {
@@ -55,7 +57,8 @@ void Judge::forward(Backend& be, const float* x, int rows, bool training) {
   conv1_.forward(be, p, x, rows, kSide, kSide, c1_.data());
   if (training) bn1_.forward_train(be, p, c1_.data(), rows, kS1 * kS1, b1_.data());
   else bn1_.forward_eval(be, p, c1_.data(), rows, kS1 * kS1, b1_.data());
-  maxpool_fwd(be, b1_.data(), pool1(rows), a1_.data(), training ? arg1_.data() : nullptr);
+  // The winners are kept in evaluation mode too: input_gradient routes its backward through them.
+  maxpool_fwd(be, b1_.data(), pool1(rows), a1_.data(), arg1_.data());
   bias_act_fwd(be, a1_.data(), nullptr, rows, kC1 * kP1 * kP1, Act::ReLU);
 
   // Block 2: conv -> bn -> channel dropout -> max-pool -> ReLU. Dropout works in place on b2: the
@@ -68,7 +71,7 @@ void Judge::forward(Backend& be, const float* x, int rows, bool training) {
   } else {
     bn2_.forward_eval(be, p, c2_.data(), rows, kS2 * kS2, b2_.data());
   }
-  maxpool_fwd(be, b2_.data(), pool2(rows), a2_.data(), training ? arg2_.data() : nullptr);
+  maxpool_fwd(be, b2_.data(), pool2(rows), a2_.data(), arg2_.data());
   bias_act_fwd(be, a2_.data(), nullptr, rows, kFlat, Act::ReLU);
 
   // Head: the NCHW map of one image is already its flattened 320-vector (PyTorch's x.view(-1, 320)).
@@ -84,24 +87,46 @@ void Judge::forward(Backend& be, const float* x, int rows, bool training) {
 void Judge::forward_backward(Backend& be, const float* x, const int* labels, int rows, float scale, float* loss_sum) {
   reserve(be, rows, true);
   forward(be, x, rows, true);
-  const ParamStore& p = params_;
   softmax_xent(be, logits_.data(), labels, rows, kClasses, scale, dlogits_.data(), loss_sum);
+  backward(be, x, rows, true, nullptr);  // the images need no gradient
+}
 
-  fc2_.backward(be, p, f1d_.data(), logits_.data(), dlogits_.data(), rows, df1d_.data());
-  dropout_bwd(be, df1d_.data(), mask1_.data(), static_cast<int64_t>(rows) * kHidden, 1, df1d_.data());
+void Judge::input_gradient(Backend& be, const float* x, const int* labels, int rows, float scale, float* dx,
+                           float* loss_sum) {
+  reserve(be, rows, true);
+  forward(be, x, rows, false);
+  softmax_xent(be, logits_.data(), labels, rows, kClasses, scale, dlogits_.data(), loss_sum);
+  backward(be, x, rows, false, dx);
+}
+
+void Judge::bn_backward(const Backend& be, const BatchNorm& bn, bool training, const float* x, const float* dy, int rows,
+                        int hw, float* dx) const {
+  if (training) return bn.backward(be, params_, x, dy, rows, hw, dx);
+  // With running statistics the layer is the per-channel affine map y = gamma / sqrt(var + eps) * x + shift,
+  // so dx = gamma / sqrt(var + eps) * dy: the evaluation forward itself applied to dy with the shift at zero.
+  batchnorm_fwd_eval(be, dy, params_.value(bn.gamma), zeros_.data(), zeros_.data(), bn.running_var(), rows, bn.c, hw,
+                     bn.eps, dx);
+}
+
+void Judge::backward(Backend& be, const float* x, int rows, bool training, float* dx) {
+  const ParamStore& p = params_;
+  // Without dropout fc2 read f1 itself.
+  fc2_.backward(be, p, training ? f1d_.data() : f1_.data(), logits_.data(), dlogits_.data(), rows, df1d_.data());
+  if (training) dropout_bwd(be, df1d_.data(), mask1_.data(), static_cast<int64_t>(rows) * kHidden, 1, df1d_.data());
   // fc1's ReLU derivative is read from its output before dropout (f1), which is what the ReLU produced.
   fc1_.backward(be, p, a2_.data(), f1_.data(), df1d_.data(), rows, da2_.data());
 
   bias_act_bwd(be, da2_.data(), a2_.data(), nullptr, rows, kFlat, Act::ReLU);
   maxpool_bwd(be, da2_.data(), arg2_.data(), pool2(rows), db2_.data());
-  dropout_bwd(be, db2_.data(), mask2_.data(), static_cast<int64_t>(rows) * kC2 * kS2 * kS2, kS2 * kS2, db2_.data());
-  bn2_.backward(be, p, c2_.data(), db2_.data(), rows, kS2 * kS2, dc2_.data());
+  if (training)
+    dropout_bwd(be, db2_.data(), mask2_.data(), static_cast<int64_t>(rows) * kC2 * kS2 * kS2, kS2 * kS2, db2_.data());
+  bn_backward(be, bn2_, training, c2_.data(), db2_.data(), rows, kS2 * kS2, dc2_.data());
   conv2_.backward(be, p, a1_.data(), dc2_.data(), rows, kP1, kP1, da1_.data());
 
   bias_act_bwd(be, da1_.data(), a1_.data(), nullptr, rows, kC1 * kP1 * kP1, Act::ReLU);
   maxpool_bwd(be, da1_.data(), arg1_.data(), pool1(rows), db1_.data());
-  bn1_.backward(be, p, c1_.data(), db1_.data(), rows, kS1 * kS1, dc1_.data());
-  conv1_.backward(be, p, x, dc1_.data(), rows, kSide, kSide, nullptr);  // the images need no gradient
+  bn_backward(be, bn1_, training, c1_.data(), db1_.data(), rows, kS1 * kS1, dc1_.data());
+  conv1_.backward(be, p, x, dc1_.data(), rows, kSide, kSide, dx);
 }
 
 void Judge::train_step(Backend& be, const float* x, const int* labels, int rows, float lr, float* loss_sum) {

@@ -34,6 +34,13 @@ class Judge {
   // to *loss_sum when not null.
   void forward_backward(Backend& be, const float* x, const int* labels, int rows, float scale, float* loss_sum);
 
+  // For attacks on a frozen judge: an evaluation-mode pass (running statistics, no dropout) over x, then the
+  // gradient of scale * sum_r CE(logits_r, labels_r) w.r.t. the images written into dx (rows x 784, on the
+  // device). Adds scale * the summed loss to *loss_sum when not null. The backward is the training one, so
+  // params().grads() take some of it too: scratch for a frozen judge, which never steps.
+  void input_gradient(Backend& be, const float* x, const int* labels, int rows, float scale, float* dx,
+                      float* loss_sum);
+
   // Evaluation mode (running statistics, no dropout) for any number of images, processed in chunks.
   // x: n x 784 on the device; out: n x 10 on the device.
   void logits(const Backend& be, const float* x, int n, float* out);
@@ -54,12 +61,18 @@ class Judge {
   void reserve(const Backend& be, int rows, bool grads);
   // training: batch statistics + dropout (draws from be's generator); otherwise eval mode (draws nothing).
   void forward(Backend& be, const float* x, int rows, bool training);
+  // From dlogits_ back to the images, through the forward just run in the same mode; dx may be null.
+  void backward(Backend& be, const float* x, int rows, bool training, float* dx);
+  // Batch-norm's input gradient: the training backward, or in evaluation mode the per-channel scale.
+  void bn_backward(const Backend& be, const BatchNorm& bn, bool training, const float* x, const float* dy, int rows,
+                   int hw, float* dx) const;
 
   ParamStore params_;
   Conv2d conv1_, conv2_;
   BatchNorm bn1_, bn2_;
   Linear fc1_, fc2_;
   Adam adam_;
+  Buffer<float> zeros_;  // kC2 zeros: the shift-free evaluation batch norm that bn_backward applies to dy
 
   int capacity_ = 0, grad_capacity_ = 0;
   // Forward activations (rows x ...): conv outputs, batch-norm outputs, pooled (+ReLU) maps, fc1 output

@@ -2,7 +2,6 @@
 
 #include <stdexcept>
 
-#include "engine/ops/concat.h"
 #include "engine/ops/ewc.h"
 #include "engine/ops/rng.h"
 #include "models/cvae_sampling.h"
@@ -18,10 +17,7 @@ SelectiveAmnesia::SelectiveAmnesia(Backend& be, Cvae& model, Cvae& frozen, const
 }
 
 void SelectiveAmnesia::draw_labels(const Backend& be, const std::vector<int>& classes) {
-  std::uniform_int_distribution<size_t> pick(0, classes.size() - 1);
-  for (int& l : labels_) l = classes[pick(rng_)];
-  labels_dev_.upload(be, labels_);
-  onehot(be, labels_dev_.data(), cfg_.batch, model_.config().n_class, c_.data());
+  draw_onehot_labels(be, rng_, classes, cfg_.batch, model_.config().n_class, labels_, labels_dev_.data(), c_.data());
 }
 
 void SelectiveAmnesia::step(Backend& be) {

@@ -30,9 +30,12 @@ Dataset synthetic_dataset(int count, int x_dim, int n_class, uint64_t seed) {
 }
 }  // namespace
 
-TEST_CASE("CVAE negative ELBO gradient matches finite differences") {
+TEST_CASE("CVAE negative ELBO gradient matches finite differences (encoder with and without the label)") {
   Backend be = make_backend("cpu", 11);
-  Cvae model(be, tiny_config(), 5);
+  CvaeConfig cfg = tiny_config();
+  SUBCASE("encoder reads [x | c]") {}
+  SUBCASE("encoder reads x alone") { cfg.encoder_label = false; }
+  Cvae model(be, cfg, 5);
   std::mt19937 rng(6);
   const int rows = 4;
   std::vector<float> x = random_vector(rows * 12, rng, 0.0f, 1.0f), c(rows * 3, 0.0f);
@@ -50,7 +53,7 @@ TEST_CASE("CVAE negative ELBO gradient matches finite differences") {
   model.elbo(be, x.data(), c.data(), rows, 1.0f, {&sums[0], &sums[1]}, true);
   CHECK(loss() == doctest::Approx(sums[0] + sums[1]));
   ParamStore& p = model.params();
-  check_gradient(loss, p.values(), p.grads(), p.size(), 120, 1e-2f, 2e-2);
+  check_gradient(loss, p.values(), p.grads(), p.size(), 120, 3e-3f, 2e-2);
 }
 
 TEST_CASE("Adam matches a hand-computed step") {

@@ -9,18 +9,11 @@
 #include "models/selective_amnesia.h"
 #include "tests/gradcheck.h"
 #include "tests/temp_dir.h"
-
-namespace {
-CvaeConfig tiny() {
-  CvaeConfig c;
-  c.x_dim = 12; c.n_class = 3; c.h1 = 10; c.h2 = 8; c.z_dim = 2;
-  return c;
-}
-}  // namespace
+#include "tests/tiny_cvae.h"
 
 TEST_CASE("batched CVAE Fisher equals the per-sample squared-gradient loop") {
   Backend be = make_backend("cpu", 21);
-  Cvae model(be, tiny(), 4);
+  Cvae model(be, tiny_cvae_config(), 4);
   std::mt19937 rng(5);
   const int rows = 6, zdim = 2, nc = 3, xd = 12;
   std::vector<float> x = random_vector(rows * xd, rng, 0.0f, 1.0f), c(rows * nc, 0.0f);
@@ -65,27 +58,12 @@ TEST_CASE("audit summary: accuracy, probability and entropy per class") {
 
 TEST_CASE("forgetting loop turns the forgotten class to noise and keeps the others") {
   Backend be = make_backend("cpu", 8);
-  CvaeConfig cfg = tiny();
-  // Classes light up their own third of the pixels.
-  Dataset d;
-  d.count = 96; d.height = 1; d.width = cfg.x_dim;
-  for (int i = 0; i < d.count; ++i) {
-    d.labels.push_back(i % 3);
-    for (int j = 0; j < cfg.x_dim; ++j) d.images.push_back(j * 3 / cfg.x_dim == i % 3 ? 0.95f : 0.05f);
-  }
+  CvaeConfig cfg = tiny_cvae_config();
+  Dataset d = striped_dataset(cfg, 96);
   Cvae model(be, cfg, 8), frozen(be, cfg, 8);
   AdamHyper h;
   h.lr = 3e-3f;
-  {
-    Adam adam(be, model.params(), h);
-    Batcher batcher(be, d, 3, 16, 8);
-    for (int s = 0; s < 600; ++s) {
-      batcher.next(be);
-      model.params().zero_grad(be);
-      model.elbo(be, batcher.x(), batcher.c(), 16, 1.0f, {}, true);
-      adam.step(be, model.params());
-    }
-  }
+  train_tiny_cvae(be, model, d, 600, h.lr);
   frozen.params().copy_from(be, model.params());
   Buffer<float> fisher = cvae_fisher(be, model, {0, 1, 2}, 256, 64);
   ForgetConfig fc;
@@ -99,21 +77,15 @@ TEST_CASE("forgetting loop turns the forgotten class to noise and keeps the othe
   CHECK(l.ewc > 0.0f);
 
   // Class 2's own pixels should no longer stand out; classes 0 and 1 should still light up their third.
-  auto contrast = [&](int cls) {
-    std::vector<float> img = sample_images_host(be, model, std::vector<int>(50, cls));
-    double own = 0, other = 0;
-    for (size_t i = 0; i < img.size(); ++i) ((i % cfg.x_dim) * 3 / cfg.x_dim == static_cast<size_t>(cls) ? own : other) += img[i];
-    return own / (img.size() / 3.0) - other / (img.size() * 2.0 / 3.0);
-  };
-  CHECK(contrast(0) > 0.5);
-  CHECK(contrast(1) > 0.5);
-  CHECK(std::fabs(contrast(2)) < 0.2);
+  CHECK(own_third_contrast(be, model, 0) > 0.5);
+  CHECK(own_third_contrast(be, model, 1) > 0.5);
+  CHECK(std::fabs(own_third_contrast(be, model, 2)) < 0.2);
 }
 
 TEST_CASE("a saved Fisher loads for its own weights only") {
   Backend be = make_backend("cpu", 3);
   TempDir dir("fisher_fingerprint");
-  Cvae model(be, tiny(), 1), other(be, tiny(), 2);
+  Cvae model(be, tiny_cvae_config(), 1), other(be, tiny_cvae_config(), 2);
   Buffer<float> f = cvae_fisher(be, model, {0, 1, 2}, 20, 8);
   save_fisher(be, model, f, dir / "fisher.safetensors", 20);
   std::vector<float> back = load_fisher(be, model, dir / "fisher.safetensors").download(be);

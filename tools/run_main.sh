@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: train the judge and the CVAE, forget digit 0 and digits 0,1 with Selective Amnesia,
 # audit both with the judge (audit.md / audit.csv) and write the PNGs (sample grids before/after,
-# label-interpolation morphs). Runs on the GPU when there is one.
+# label-interpolation morphs) and t-SNE maps of the encoders' latents. Runs on the GPU when there is one.
 #   bash tools/run_main.sh           # the study's settings (100k CVAE steps, 50k-sample Fisher, 10k forget steps)
 #   bash tools/run_main.sh --quick   # a CPU-sized demo (about 10 minutes on 2 cores)
 set -euo pipefail
@@ -20,4 +20,8 @@ for digits in 0 0,1; do
   ./build/sa_forget --digits "$digits" "${forget[@]}" --model "$runs/sa_train/cvae.safetensors" \
     --judge "$runs/judge/judge.safetensors" --out "$runs/forget_${digits/,/}"
 done
-echo "done: see $runs/forget_0/audit.md, $runs/forget_01/audit.md, $runs/forget_0/samples_after.png, $runs/forget_0/morph.png"
+# Where the encoders put real digits, before and after each forgetting (t-SNE maps, ~10 s a model).
+./build/sa_latent --models "$runs/sa_train/cvae.safetensors,$runs/forget_0/cvae_forget.safetensors,$runs/forget_01/cvae_forget.safetensors" \
+  --out "$runs/latent"
+echo "done: see $runs/forget_0/audit.md, $runs/forget_01/audit.md, $runs/forget_0/samples_after.png, $runs/forget_0/morph.png, $runs/latent/summary.md"
+
