@@ -49,10 +49,15 @@ void report_audit(const std::vector<ClassAudit>& before, const std::vector<Class
   std::string md = audit_markdown(before, after);
   char line[256];
   if (any_forgotten) {
+    // gray holds one row per digit, each with the judge's p(that digit) on the same gray image.
+    const ClassAudit& read_as = *std::max_element(gray.begin(), gray.end(), [](const ClassAudit& a, const ClassAudit& b) {
+      return a.mean_prob < b.mean_prob;
+    });
     std::snprintf(line, sizeof line,
                   "\nYardstick: the judge on a flat gray image (the surrogate's mean) gives entropy %.2f nats and "
-                  "p(digit) %.3f averaged over the forgotten digits.\n",
-                  mean_over(gray, true, &ClassAudit::mean_entropy), mean_over(gray, true, &ClassAudit::mean_prob));
+                  "p(digit) %.3f averaged over the forgotten digits, and reads it as a %d (p %.3f).\n",
+                  mean_over(gray, true, &ClassAudit::mean_entropy), mean_over(gray, true, &ClassAudit::mean_prob),
+                  read_as.digit, read_as.mean_prob);
     md += line;
   }
   std::printf("\nJudge audit%s:\n%s", pair ? " (before -> after forgetting)" : "", md.c_str());

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iterator>
 
 #include "engine/batcher.h"
 #include "engine/ops/softmax_xent.h"
@@ -167,13 +168,23 @@ TEST_CASE("audit of a CVAE by the judge: shape, ranges, reproducibility, report 
   }
   std::vector<ClassAudit> gray = judge_on_gray(be, judge, 10, {0, 3});
   REQUIRE(gray.size() == 10);
+  float total = 0;
+  int read_as = 0;
   for (const ClassAudit& g : gray) {  // one image judged for every digit: the same entropy in each row
     CHECK(g.samples == 1);
     CHECK(g.mean_entropy == doctest::Approx(gray[0].mean_entropy));
+    total += g.mean_prob;  // and row d holds p(d) of that image, so the rows make up its distribution
+    if (g.mean_prob > gray[read_as].mean_prob) read_as = g.digit;
   }
+  CHECK(total == doctest::Approx(1.0f).epsilon(1e-4));
   TempDir dir("audit_report");
   report_audit(a.classes, b.classes, gray, dir.path.string());
   CHECK(std::filesystem::exists(dir / "audit.md"));
+  {
+    std::ifstream in(dir / "audit.md");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    CHECK(text.find("reads it as a " + std::to_string(read_as) + " ") != std::string::npos);
+  }
   CHECK(std::filesystem::exists(dir / "audit.csv"));
   // One model alone (sa_eval without --before): a single table, no "after" rows in the CSV.
   TempDir single("audit_single");
