@@ -82,4 +82,38 @@ inline void check_close(float got, float want, const std::string& what, double t
 inline Buffer<float> dev_scalar(const Backend& be, float init) { return to_dev(be, Vec{init}); }
 inline Buffer<float> poisoned(const Backend& be, size_t n) { return dev_out(be, Vec(n, kNaN)); }
 
+// Reference results of a convolution-shaped op on the CPU and its inputs, for conv_like_parity.
+struct ConvLikeCase {
+  Vec x, w, b, dy, dw0, db0;  // inputs; dw0, db0: what the accumulating weight and bias gradients start at
+  Vec y, dx, dw, db;          // the CPU twin's results
+};
+
+// A convolution-shaped op (conv2d, conv_transpose2d): forward x, w, b -> y and a backward that writes dx
+// and ADDS into dw, db, both with a workspace of g.workspace_floats(). fwd(be, x, w, b, y, ws) and
+// bwd(be, x, w, dy, dx, dw, db, ws) call the op on either backend. Runs both on fresh random inputs and
+// checks the device against the CPU; returns the case so a test can go on with variants of it.
+template <class Geom, class Forward, class Backward>
+ConvLikeCase conv_like_parity(const Backend& be, std::mt19937& rng, const Geom& g, size_t nx, size_t ny, size_t nw,
+                              Forward fwd, Backward bwd) {
+  const Backend host = make_backend("cpu", 1);
+  ConvLikeCase c;
+  c.x = rand_vec(rng, nx, -1, 1), c.w = rand_vec(rng, nw, -0.5f, 0.5f), c.b = rand_vec(rng, g.c_out, -1, 1);
+  c.dy = rand_vec(rng, ny, -1, 1), c.dw0 = rand_vec(rng, nw, -1, 1), c.db0 = rand_vec(rng, g.c_out, -1, 1);
+  Vec ws(g.workspace_floats());
+  c.y.resize(ny), c.dx.resize(nx), c.dw = c.dw0, c.db = c.db0;
+  fwd(host, c.x.data(), c.w.data(), c.b.data(), c.y.data(), ws.data());
+  bwd(host, c.x.data(), c.w.data(), c.dy.data(), c.dx.data(), c.dw.data(), c.db.data(), ws.data());
+
+  Buffer<float> dws(be, g.workspace_floats());
+  Buffer<float> xd = to_dev(be, c.x), wd = to_dev(be, c.w), bd = to_dev(be, c.b), dyd = to_dev(be, c.dy);
+  Buffer<float> yd = poisoned(be, ny), dxd = poisoned(be, nx), dwd = dev_out(be, c.dw0), dbd = dev_out(be, c.db0);
+  fwd(be, xd.data(), wd.data(), bd.data(), yd.data(), dws.data());
+  bwd(be, xd.data(), wd.data(), dyd.data(), dxd.data(), dwd.data(), dbd.data(), dws.data());
+  check_close(fetch(be, yd, ny), c.y, "y");
+  check_close(fetch(be, dxd, nx), c.dx, "dx");
+  check_close(fetch(be, dwd, nw), c.dw, "dw (+=)");
+  check_close(fetch(be, dbd, g.c_out), c.db, "db (+=)");
+  return c;
+}
+
 }  // namespace gpu_check
