@@ -49,7 +49,8 @@ Buffer<float> fisher_for(Backend& be, Cvae& model, const Options& o) {
 int forget(const Options& o, const std::vector<int>& digits) {
   Backend be = make_backend(o.device, static_cast<uint64_t>(o.seed));
   std::filesystem::create_directories(o.out);
-  Cvae model(be, cvae_config_of(o.model), 0), frozen(be, cvae_config_of(o.model), 0);
+  const CvaeConfig cfg_of_model = cvae_config_of(o.model);
+  Cvae model(be, cfg_of_model, 0), frozen(be, cfg_of_model, 0);
   model.load(be, o.model);
   frozen.load(be, o.model);
   // Load the judge before the long part, so a bad judge path fails fast.
