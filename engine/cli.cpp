@@ -1,4 +1,5 @@
 #include "engine/cli.h"
+#include "engine/text.h"
 
 #include <unistd.h>
 
@@ -18,28 +19,6 @@
 namespace {
 
 [[noreturn]] void fail(const std::string& msg) { throw std::runtime_error(msg); }
-
-// Whole-string integer parse: no leading blanks, no trailing junk ("5x"), no overflow.
-bool parse_integer(const std::string& s, int64_t* out) {
-  if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) return false;
-  errno = 0;
-  char* end = nullptr;
-  long long v = std::strtoll(s.c_str(), &end, 10);
-  if (errno == ERANGE || end != s.c_str() + s.size()) return false;
-  *out = v;
-  return true;
-}
-
-// Whole-string finite real parse ("nan" and "inf" are refused: no flag wants them).
-bool parse_real(const std::string& s, double* out) {
-  if (s.empty() || std::isspace(static_cast<unsigned char>(s[0]))) return false;
-  errno = 0;
-  char* end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  if (errno == ERANGE || end != s.c_str() + s.size() || !std::isfinite(v)) return false;
-  *out = v;
-  return true;
-}
 
 std::string fmt_real(double v) {
   char buf[32];
@@ -67,11 +46,6 @@ size_t edit_distance(const std::string& a, const std::string& b) {
     }
   }
   return row[b.size()];
-}
-
-std::string trim(const std::string& s) {
-  size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
 std::atomic<bool> g_interrupted{false};
@@ -280,37 +254,6 @@ std::string Cli::usage() const {
 
 // ---------------------------------------------------------------------------------------------
 // Digit lists
-
-std::vector<int> parse_digit_list(const std::string& s, int nclass) {
-  const std::string where = "digit list '" + s + "': ";
-  if (nclass < 2) fail(where + "needs at least 2 classes, got " + std::to_string(nclass));
-  if (trim(s).empty()) fail(where + "empty; give digits like 0,1");
-  std::vector<int> out;
-  std::vector<bool> seen(size_t(nclass), false);
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    item = trim(item);
-    int64_t v = 0;
-    if (item.empty()) fail(where + "empty item between commas");
-    if (!parse_integer(item, &v)) fail(where + "'" + item + "' is not an integer");
-    if (v < 0 || v >= nclass)
-      fail(where + "digit " + item + " is outside 0.." + std::to_string(nclass - 1));
-    if (seen[size_t(v)]) fail(where + "digit " + item + " is listed twice");
-    seen[size_t(v)] = true;
-    out.push_back(int(v));
-  }
-  if (!s.empty() && s.back() == ',') fail(where + "trailing comma");
-  if (int(out.size()) == nclass) fail(where + "you cannot forget every digit");
-  return out;
-}
-
-std::vector<int> other_digits(const std::vector<int>& digits, int nclass) {
-  std::vector<int> rest;
-  for (int d = 0; d < nclass; ++d)
-    if (std::find(digits.begin(), digits.end(), d) == digits.end()) rest.push_back(d);
-  return rest;
-}
 
 // ---------------------------------------------------------------------------------------------
 // run_guarded

@@ -1,10 +1,12 @@
-// Command-line handling for the experiment drivers: a typed flag parser, the forget-digit list
-// parser, and run_guarded (one-line error reporting + Ctrl-C turned into a polite stop request).
+// Command-line handling for the experiment drivers: a typed flag parser and run_guarded (one-line
+// error reporting + Ctrl-C turned into a polite stop request).
 #pragma once
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "engine/text.h"  // parse_digit_list, other_digits: the drivers' digit flags
 
 class Cli {
  public:
@@ -49,13 +51,6 @@ class Cli {
   std::string suggest(const std::string& name) const;
 };
 
-// "0,1" -> {0,1} (in the given order; spaces around items allowed). Throws on an empty list, a
-// non-integer ("x", "1.5"), a digit outside 0..nclass-1, a duplicate, or all nclass digits
-// ("you cannot forget every digit").
-std::vector<int> parse_digit_list(const std::string& s, int nclass = 10);
-// The digits 0..nclass-1 that are not in `digits`, in ascending order (the remembered classes of a
-// forget list; every digit for an empty list).
-std::vector<int> other_digits(const std::vector<int>& digits, int nclass = 10);
 
 // Runs body and returns its exit code; a std::exception escaping it is printed to stderr as
 // "<program>: error: <what>" and turned into exit code 2. While body runs, the first Ctrl-C

@@ -1,15 +1,9 @@
 #include "engine/config.h"
+#include "engine/text.h"
 
 #include <fstream>
 #include <stdexcept>
 #include <vector>
-
-namespace {
-std::string trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t\r"), e = s.find_last_not_of(" \t\r");
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
-}  // namespace
 
 void apply_config_file(Cli& cli, const std::string& path) {
   std::ifstream in(path);

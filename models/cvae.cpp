@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "engine/cli.h"
+#include "engine/text.h"
 #include "engine/ops/bce_logits.h"
 #include "engine/ops/concat.h"
 #include "engine/ops/reparam_kl.h"

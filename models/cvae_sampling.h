@@ -17,9 +17,3 @@ void draw_onehot_labels(const Backend& be, std::mt19937_64& rng, const std::vect
 std::vector<float> sample_images_host(Backend& be, Cvae& model, const std::vector<int>& labels);
 // Labels digit-major: per_digit copies of 0, then of 1, ...
 std::vector<int> digit_major_labels(int n_class, int per_digit);
-// PNG grid, one row per digit; the draw uses its own seed so grids of different models are comparable.
-void write_sample_grid(const Backend& be, Cvae& model, int per_digit, uint64_t seed, const std::string& path);
-// Label-interpolation morphs: one row per (from, to) pair; along the row z and the label vector c
-// move together from (z1, onehot(from)) to (z2, onehot(to)) in `steps` equal steps.
-void write_morph_grid(const Backend& be, Cvae& model, const std::vector<std::pair<int, int>>& pairs, int steps,
-                      uint64_t seed, const std::string& path);

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <random>
 
-#include "models/cf_study.h"
+#include "experiments/cf_vae/cf_study.h"
 #include "models/cvae_fisher.h"
 #include "tests/gradcheck.h"
 #include "tests/temp_dir.h"

@@ -7,9 +7,9 @@
 
 #include "engine/cli.h"
 #include "models/cvae_fisher.h"
-#include "models/attack_study.h"
-#include "models/decoder_attack.h"
-#include "models/grayout.h"
+#include "experiments/grayout/attack_study.h"
+#include "experiments/grayout/decoder_attack.h"
+#include "experiments/grayout/grayout.h"
 #include "models/judge.h"
 #include "tests/blob_digits.h"
 #include "tests/gradcheck.h"

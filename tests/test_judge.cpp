@@ -9,7 +9,7 @@
 #include "engine/batcher.h"
 #include "engine/ops/softmax_xent.h"
 #include "models/cvae.h"
-#include "models/cvae_audit.h"
+#include "experiments/audit/cvae_audit.h"
 #include "models/judge.h"
 #include "tests/blob_digits.h"
 #include "tests/gradcheck.h"

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <random>
 
-#include "models/latent_map.h"
+#include "experiments/latent/latent_map.h"
 #include "tests/temp_dir.h"
 
 TEST_CASE("latent: the nearest-neighbour vote reads separated digits and fails on mixed ones") {

@@ -10,7 +10,7 @@
 #include "engine/ops/sgd.h"
 #include "engine/ops/softmax_entropy.h"
 #include "engine/ops/transpose.h"
-#include "models/lntl_train.h"
+#include "experiments/lntl/lntl_train.h"
 #include "tests/gradcheck.h"
 #include "tests/temp_dir.h"
 

@@ -13,7 +13,7 @@
 #include "engine/cli.h"
 #include "models/judge.h"
 #include "models/mae.h"
-#include "models/mae_unlearn.h"
+#include "experiments/mae_unlearning/mae_unlearn.h"
 #include "tests/blob_digits.h"
 #include "tests/gradcheck.h"
 #include "tests/temp_dir.h"

@@ -3,10 +3,10 @@
 
 #include "engine/adam.h"
 #include "engine/batcher.h"
-#include "models/audit.h"
+#include "experiments/audit/audit.h"
 #include "models/cvae_fisher.h"
 #include "models/cvae_sampling.h"
-#include "models/selective_amnesia.h"
+#include "experiments/selective_amnesia/selective_amnesia.h"
 #include "tests/gradcheck.h"
 #include "tests/temp_dir.h"
 #include "tests/tiny_cvae.h"

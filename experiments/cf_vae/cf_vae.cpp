@@ -5,7 +5,7 @@
 
 #include "engine/cli.h"
 #include "engine/progress.h"
-#include "models/cf_study.h"
+#include "experiments/cf_vae/cf_study.h"
 
 namespace {
 

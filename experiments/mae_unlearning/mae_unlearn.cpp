@@ -1,4 +1,4 @@
-#include "models/mae_unlearn.h"
+#include "experiments/mae_unlearning/mae_unlearn.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -6,7 +6,7 @@
 
 #include "engine/adam.h"
 #include "engine/batcher.h"
-#include "engine/cli.h"
+#include "engine/text.h"
 #include "engine/ops/bce_logits.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/softmax_entropy.h"

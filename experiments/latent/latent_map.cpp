@@ -1,4 +1,4 @@
-#include "models/latent_map.h"
+#include "experiments/latent/latent_map.h"
 
 #include <algorithm>
 #include <array>

@@ -1,4 +1,4 @@
-#include "models/cvae_audit.h"
+#include "experiments/audit/cvae_audit.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "models/selective_amnesia.h"
+#include "experiments/selective_amnesia/selective_amnesia.h"
 
 #include <stdexcept>
 

@@ -7,10 +7,11 @@
 #include "engine/cli.h"
 #include "engine/progress.h"
 #include "engine/timer.h"
-#include "models/cvae_audit.h"
+#include "experiments/audit/cvae_audit.h"
 #include "models/cvae_fisher.h"
 #include "models/cvae_sampling.h"
-#include "models/selective_amnesia.h"
+#include "experiments/selective_amnesia/cvae_pictures.h"
+#include "experiments/selective_amnesia/selective_amnesia.h"
 
 namespace {
 

@@ -14,7 +14,7 @@
 #include "engine/png.h"
 #include "engine/progress.h"
 #include "engine/timer.h"
-#include "models/lntl_train.h"
+#include "experiments/lntl/lntl_train.h"
 
 namespace {
 
@@ -29,7 +29,7 @@ struct Options {
 
 // The flags, registered on any Cli bound to o: the command line's and the config file's.
 void add_flags(Cli& cli, Options& o) {
-  cli.add("config", &o.config, "key = value file of these flags (experiments/lntl.conf: official, lntl_cpu.conf: CPU)");
+  cli.add("config", &o.config, "key = value file of these flags (experiments/lntl/lntl.conf: official, lntl_cpu.conf: CPU)");
   cli.add("var", &o.vars, "colour variances to run, a comma list, e.g. 0.02,0.035,0.05 (paper: 0.020..0.050)");
   cli.add("train-images", &o.train_images, "training images used (the first N of MNIST's 60k)", 128, 60000);
   cli.add("epochs", &o.epochs, "baseline epochs (official: 100)", 1, 100000);
@@ -259,7 +259,7 @@ int main(int argc, char** argv) {
     const std::string summary =
         "Learning Not to Learn on Colored MNIST: trains the baseline, then LNTL from its checkpoint, for each colour "
         "variance, and reports both unbiased test accuracies. Defaults are the official recipe (100 + 100 epochs of "
-        "60k images: days on a CPU); --config experiments/lntl_cpu.conf is a ~30-minute CPU preset.";
+        "60k images: days on a CPU); --config experiments/lntl/lntl_cpu.conf is a ~30-minute CPU preset.";
     const std::string config = find_flag_value(argc, argv, "config");
     if (!config.empty()) {
       Cli file_cli("lntl", summary);

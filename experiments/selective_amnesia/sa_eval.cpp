@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "engine/cli.h"
-#include "models/cvae_audit.h"
+#include "experiments/audit/cvae_audit.h"
 
 namespace {
 

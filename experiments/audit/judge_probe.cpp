@@ -7,7 +7,7 @@
 #include <random>
 
 #include "engine/cli.h"
-#include "models/cvae_audit.h"
+#include "experiments/audit/cvae_audit.h"
 
 namespace {
 

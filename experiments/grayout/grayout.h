@@ -14,7 +14,7 @@
 #include "engine/batcher.h"
 #include "engine/idx.h"
 #include "models/cvae.h"
-#include "models/squared_error.h"
+#include "engine/squared_error.h"
 
 struct GrayoutConfig {
   std::vector<int> forget, remember;

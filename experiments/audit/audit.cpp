@@ -1,4 +1,4 @@
-#include "models/audit.h"
+#include "experiments/audit/audit.h"
 
 #include <algorithm>
 #include <cmath>

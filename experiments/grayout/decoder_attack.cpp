@@ -1,4 +1,4 @@
-#include "models/decoder_attack.h"
+#include "experiments/grayout/decoder_attack.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -8,9 +8,9 @@
 #include "engine/ops/concat.h"
 #include "engine/ops/rng.h"
 #include "engine/ops/softmax_xent.h"
-#include "models/audit.h"
+#include "experiments/audit/audit.h"
 #include "models/cvae_sampling.h"
-#include "models/squared_error.h"
+#include "engine/squared_error.h"
 
 namespace {
 

@@ -13,7 +13,7 @@
 
 #include "engine/cli.h"
 #include "engine/progress.h"
-#include "models/mae_unlearn.h"
+#include "experiments/mae_unlearning/mae_unlearn.h"
 
 namespace {
 

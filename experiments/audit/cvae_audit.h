@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "models/audit.h"
+#include "experiments/audit/audit.h"
 #include "models/cvae.h"
 #include "models/judge.h"
 

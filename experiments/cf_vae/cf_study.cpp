@@ -1,4 +1,4 @@
-#include "models/cf_study.h"
+#include "experiments/cf_vae/cf_study.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,4 +1,4 @@
-#include "models/attack_study.h"
+#include "experiments/grayout/attack_study.h"
 
 #include <algorithm>
 #include <cstdio>

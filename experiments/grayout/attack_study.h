@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "models/decoder_attack.h"
+#include "experiments/grayout/decoder_attack.h"
 
 struct AttackStudyConfig {
   int starts = 64, steps = 500;

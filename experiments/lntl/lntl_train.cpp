@@ -1,4 +1,4 @@
-#include "models/lntl_train.h"
+#include "experiments/lntl/lntl_train.h"
 
 #include <algorithm>
 #include <numeric>

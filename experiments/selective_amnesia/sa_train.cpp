@@ -10,6 +10,7 @@
 #include "engine/progress.h"
 #include "models/cvae_eval.h"
 #include "models/cvae_sampling.h"
+#include "experiments/selective_amnesia/cvae_pictures.h"
 
 namespace {
 

@@ -12,11 +12,12 @@
 #include "engine/cli.h"
 #include "engine/progress.h"
 #include "engine/timer.h"
-#include "models/attack_study.h"
-#include "models/cvae_audit.h"
+#include "experiments/grayout/attack_study.h"
+#include "experiments/audit/cvae_audit.h"
 #include "models/cvae_fisher.h"
 #include "models/cvae_sampling.h"
-#include "models/grayout.h"
+#include "experiments/selective_amnesia/cvae_pictures.h"
+#include "experiments/grayout/grayout.h"
 
 namespace {
 

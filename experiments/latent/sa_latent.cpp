@@ -11,7 +11,7 @@
 #include "engine/cli.h"
 #include "engine/timer.h"
 #include "engine/tsne.h"
-#include "models/latent_map.h"
+#include "experiments/latent/latent_map.h"
 
 namespace {
 

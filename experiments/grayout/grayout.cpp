@@ -1,4 +1,4 @@
-#include "models/grayout.h"
+#include "experiments/grayout/grayout.h"
 
 #include <algorithm>
 #include <stdexcept>
