@@ -1,5 +1,6 @@
 #include "engine/backend.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
@@ -7,33 +8,35 @@
 #include "engine/buffer.h"
 
 namespace cuda {
-bool device_count_positive();
+CudaProbe probe();
 void synchronize();
 }
 
-bool cuda_device_available() {
+CudaProbe probe_cuda() {
 #ifdef AMNESIA_CUDA
-  return cuda::device_count_positive();
+  return cuda::probe();
 #else
-  return false;
+  return {};
 #endif
 }
 
 Backend make_backend(const std::string& choice, uint64_t seed) {
   Backend be;
   be.seed = seed;
-  if (choice == "cpu") {
-    be.device = Device::CPU;
-  } else if (choice == "cuda") {
+  if (choice == "cpu") return be;
+  if (choice != "cuda" && choice != "auto")
+    throw std::runtime_error("--device must be auto, cpu or cuda (got '" + choice + "')");
 #ifndef AMNESIA_CUDA
+  if (choice == "cuda")
     throw std::runtime_error("--device cuda: this build has no CUDA backend (nvcc was not found at configure time)");
 #endif
-    if (!cuda_device_available()) throw std::runtime_error("--device cuda: no CUDA device is available");
+  const CudaProbe p = probe_cuda();
+  if (p.state == CudaProbe::Usable) {
     be.device = Device::CUDA;
-  } else if (choice == "auto") {
-    be.device = cuda_device_available() ? Device::CUDA : Device::CPU;
-  } else {
-    throw std::runtime_error("--device must be auto, cpu or cuda (got '" + choice + "')");
+  } else if (choice == "cuda" || p.state == CudaProbe::Broken) {
+    throw std::runtime_error("--device " + choice + ": " + (p.why.empty() ? "no CUDA device is available" : p.why));
+  } else if (p.state == CudaProbe::NoKernels) {
+    std::fprintf(stderr, "--device auto: %s; running on the CPU\n", p.why.c_str());
   }
   return be;
 }
@@ -66,6 +69,17 @@ void copy_in(const Backend& be, void* d, const void* s, size_t n) { ON_DEVICE(be
 void copy_out(const Backend& be, void* d, const void* s, size_t n) { ON_DEVICE(be, cuda::copy_to_host(d, s, n), std::memcpy(d, s, n)); }
 void copy_on(const Backend& be, void* d, const void* s, size_t n) { ON_DEVICE(be, cuda::copy_device(d, s, n), std::memcpy(d, s, n)); }
 void zero_on(const Backend& be, void* p, size_t n) { ON_DEVICE(be, cuda::mem_zero(p, n), std::memset(p, 0, n)); }
+
+void StagedUpload::copy(const Backend& be, void* dst, const void* src, size_t bytes) {
+#ifdef AMNESIA_CUDA
+  if (be.is_cuda()) {
+    if (!staging_) staging_ = std::shared_ptr<cuda::Staging>(cuda::staging_create(), cuda::staging_destroy);
+    cuda::upload_staged(staging_.get(), dst, src, bytes);
+    return;
+  }
+#endif
+  copy_in(be, dst, src, bytes);
+}
 
 void* device_alloc(Device d, size_t bytes) {
   Backend be;

@@ -8,6 +8,24 @@
 #include "engine/buffer.h"
 #include "engine/idx.h"
 
+// The sample order of seeded epochs: a fresh shuffle of 0..count-1 for every epoch, cut into whole
+// batches (the ragged tail dropped). Shared by Batcher and by loaders that gather on the host.
+class EpochOrder {
+ public:
+  EpochOrder(int count, int batch, uint64_t seed);
+  // The next batch's `batch` indices; starts a new epoch (reshuffles) when the current one is used up.
+  const int* next();
+  int epoch() const { return epoch_; }
+  int batches_per_epoch() const { return static_cast<int>(order_.size()) / batch_; }
+
+ private:
+  int batch_;
+  std::vector<int> order_;
+  size_t cursor_;
+  int epoch_ = 0;
+  std::mt19937_64 rng_;
+};
+
 class Batcher {
  public:
   Batcher(const Backend& be, const Dataset& d, int n_class, int batch, uint64_t seed);
@@ -18,15 +36,14 @@ class Batcher {
   const int* labels() const { return batch_labels_.data(); }  // on the device
   const std::vector<int>& host_labels() const { return host_batch_labels_; }
   int batch() const { return batch_; }
-  int epoch() const { return epoch_; }
+  int epoch() const { return order_.epoch(); }
 
  private:
-  int count_, dim_, n_class_, batch_;
+  int dim_, n_class_, batch_;
   Buffer<float> images_, onehots_;
   Buffer<int> idx_, batch_labels_;
   Buffer<float> x_, c_;
-  std::vector<int> order_, host_labels_, host_batch_labels_;
-  size_t cursor_ = 0;
-  int epoch_ = 0;
-  std::mt19937_64 rng_;
+  EpochOrder order_;
+  std::vector<int> host_labels_, host_batch_labels_;
+  StagedUpload upload_;  // per-step indices and labels, without draining the device
 };

@@ -20,6 +20,10 @@ void copy_to_device(void* dst, const void* src, size_t bytes);
 void copy_to_host(void* dst, const void* src, size_t bytes);
 void copy_device(void* dst, const void* src, size_t bytes);
 void mem_zero(void* p, size_t bytes);
+struct Staging;
+Staging* staging_create();
+void staging_destroy(Staging* s);
+void upload_staged(Staging* s, void* dst, const void* src, size_t bytes);
 }
 
 // Allocation on a device (host memory for Device::CPU), zero-filled.
@@ -30,6 +34,18 @@ void copy_in(const Backend& be, void* dst_dev, const void* src_host, size_t byte
 void copy_out(const Backend& be, void* dst_host, const void* src_dev, size_t bytes);
 void copy_on(const Backend& be, void* dst_dev, const void* src_dev, size_t bytes);
 void zero_on(const Backend& be, void* p, size_t bytes);
+
+// Host-to-device uploads that do not drain the device: on CUDA the bytes go through a small ring of
+// pinned host buffers and are copied asynchronously in stream order (a copy from ordinary pageable
+// memory waits for all queued work first). For per-step uploads such as batch labels; the source may
+// be reused as soon as copy() returns. On the CPU it is a plain memcpy.
+class StagedUpload {
+ public:
+  void copy(const Backend& be, void* dst_dev, const void* src_host, size_t bytes);
+
+ private:
+  std::shared_ptr<cuda::Staging> staging_;  // created on the first CUDA upload
+};
 
 template <typename T>
 class Buffer {

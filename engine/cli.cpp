@@ -1,15 +1,11 @@
 #include "engine/cli.h"
 #include "engine/text.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -46,22 +42,6 @@ size_t edit_distance(const std::string& a, const std::string& b) {
     }
   }
   return row[b.size()];
-}
-
-std::atomic<bool> g_interrupted{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "the SIGINT flag must be lock-free");
-
-// First Ctrl-C: set the flag and say so (write(2) is async-signal-safe, stdio is not).
-// Second Ctrl-C: back to the default action, so a stuck run can still be killed.
-extern "C" void on_sigint(int) {
-  if (g_interrupted.exchange(true)) {
-    std::signal(SIGINT, SIG_DFL);
-    std::raise(SIGINT);
-    return;
-  }
-  static const char msg[] = "\ninterrupted: stopping after the current step (Ctrl-C again to kill)\n";
-  ssize_t ignored = ::write(STDERR_FILENO, msg, sizeof msg - 1);
-  (void)ignored;
 }
 
 }  // namespace
@@ -137,7 +117,7 @@ std::string Cli::suggest(const std::string& name) const {
 
 // "expected an integer >= 1" and friends: states the valid range as the flag declared it.
 std::string Cli::Flag::expectation() const {
-  if (kind == Kind::String) return "expected one of " + join(choices, "|");
+  if (kind == Kind::String) return choices.empty() ? "expected a value" : "expected one of " + join(choices, "|");
   if (kind == Kind::Switch) return "expected true/false, 1/0, yes/no or on/off";
   if (kind == Kind::Float) {
     bool lo = std::isfinite(fmin) && fmin > -1e300, hi = std::isfinite(fmax) && fmax < 1e300;
@@ -252,30 +232,23 @@ std::string Cli::usage() const {
   return out.str();
 }
 
-// ---------------------------------------------------------------------------------------------
-// Digit lists
-
-// ---------------------------------------------------------------------------------------------
-// run_guarded
-
-bool interrupted() { return g_interrupted.load(); }
-
-int run_guarded(const char* program, const std::function<int()>& body) {
-  g_interrupted.store(false);
-  struct sigaction sa = {}, old = {};
-  sa.sa_handler = on_sigint;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, &old);
-  int rc = 2;
-  try {
-    rc = body();
-  } catch (const std::exception& e) {
-    std::cout.flush();
-    std::fprintf(stderr, "%s: error: %s\n", program, e.what());
-  } catch (...) {
-    std::cout.flush();
-    std::fprintf(stderr, "%s: error: unknown exception\n", program);
+std::vector<std::pair<std::string, std::string>> Cli::values() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Flag& f : flags_) {
+    std::string v;
+    switch (f.kind) {
+      case Kind::Int: v = std::to_string(*static_cast<const int*>(f.target)); break;
+      case Kind::Int64: v = std::to_string(*static_cast<const int64_t*>(f.target)); break;
+      case Kind::Float: {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.9g", double(*static_cast<const float*>(f.target)));
+        v = buf;
+        break;
+      }
+      case Kind::String: v = *static_cast<const std::string*>(f.target); break;
+      case Kind::Switch: v = *static_cast<const bool*>(f.target) ? "true" : "false"; break;
+    }
+    out.emplace_back(f.name, v);
   }
-  sigaction(SIGINT, &old, nullptr);  // the caller's handler comes back once body is done
-  return rc;
+  return out;
 }

@@ -1,12 +1,13 @@
-// Command-line handling for the experiment drivers: a typed flag parser and run_guarded (one-line
-// error reporting + Ctrl-C turned into a polite stop request).
+// Command-line handling for the experiment drivers: a typed flag parser (run_guarded, the one-line
+// error reporting and the polite stop on Ctrl-C or SIGTERM, is in engine/run/stop.h).
 #pragma once
 #include <cstdint>
-#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "engine/text.h"  // parse_digit_list, other_digits: the drivers' digit flags
+#include "engine/run/stop.h"  // run_guarded, interrupted: the programs that parse flags run under them
+#include "engine/text.h"      // parse_digit_list, other_digits: the drivers' digit flags
 
 class Cli {
  public:
@@ -27,6 +28,9 @@ class Cli {
   // "--steps: expected an integer >= 1, got '-5'". A flag given twice is an error.
   bool parse(int argc, char** argv);
   std::string usage() const;
+  // Every flag's name and current value as text (numbers at full precision), in declaration order:
+  // what a run record stores.
+  std::vector<std::pair<std::string, std::string>> values() const;
 
  private:
   enum class Kind { Int, Int64, Float, String, Switch };
@@ -51,10 +55,3 @@ class Cli {
   std::string suggest(const std::string& name) const;
 };
 
-
-// Runs body and returns its exit code; a std::exception escaping it is printed to stderr as
-// "<program>: error: <what>" and turned into exit code 2. While body runs, the first Ctrl-C
-// (SIGINT) only sets the flag read by interrupted(), so a driver can finish its step, write its
-// checkpoint and exit; a second Ctrl-C kills the process as usual.
-int run_guarded(const char* program, const std::function<int()>& body);
-bool interrupted();

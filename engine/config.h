@@ -9,7 +9,8 @@
 
 // Applies the file's settings through cli (a Cli whose flags are bound to the same variables as the
 // driver's command-line Cli). Throws std::runtime_error naming the file (and line, for a line that is
-// not `key = value`) on a missing file, a malformed line, an unknown key or a bad value.
+// not `key = value`) on a missing file, a folder, a binary file (a NUL byte) or one over 1 MB, a
+// malformed line, a `config` key (files do not nest), an unknown key or a bad value.
 void apply_config_file(Cli& cli, const std::string& path);
 
 // The value of --name in argv ("--name value" or "--name=value"), or "" when absent. Used to find the

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "engine/cpu/conv_chunks.h"
+
 Conv2d::Conv2d(ParamStore& store, const std::string& name, int in_, int out_, int k_, int stride_, int pad_, bool bias)
     : in(in_), out(out_), k(k_), stride(stride_), pad(pad_), has_bias(bias) {
   // PyTorch's default nn.Conv2d initialisation (kaiming_uniform with a = sqrt(5)) works out to
@@ -11,19 +13,29 @@ Conv2d::Conv2d(ParamStore& store, const std::string& name, int in_, int out_, in
   if (has_bias) b = store.reserve(name + ".bias", {out}, bound);
 }
 
+// On the CPU the layer runs the batch-split chunked path (engine/cpu/conv_chunks.h), on CUDA the
+// whole-batch composition of engine/ops/conv2d.h; each needs its own amount of scratch.
 float* Conv2d::workspace(const Backend& be, const ConvGeom& g) {
-  const size_t need = static_cast<size_t>(g.workspace_floats());
+  const size_t need = static_cast<size_t>(be.is_cuda() ? g.workspace_floats() : cpu::conv_chunks_workspace(g));
   if (ws_.size() < need || ws_.device() != be.device) ws_ = Buffer<float>(be, need);
   return ws_.data();
 }
 
 void Conv2d::forward(const Backend& be, const ParamStore& p, const float* x, int n, int height, int width, float* y) {
   const ConvGeom g = geom(n, height, width);
-  conv2d_fwd(be, g, x, p.value(w), has_bias ? p.value(b) : nullptr, y, workspace(be, g));
+  const float* bias = has_bias ? p.value(b) : nullptr;
+  if (be.is_cuda())
+    conv2d_fwd(be, g, x, p.value(w), bias, y, workspace(be, g));
+  else
+    cpu::conv_chunks_forward(g, x, p.value(w), bias, y, workspace(be, g));
 }
 
 void Conv2d::backward(const Backend& be, const ParamStore& p, const float* x, const float* dy, int n, int height,
                       int width, float* dx) {
   const ConvGeom g = geom(n, height, width);
-  conv2d_bwd(be, g, x, p.value(w), dy, dx, p.grad(w), has_bias ? p.grad(b) : nullptr, workspace(be, g));
+  float* db = has_bias ? p.grad(b) : nullptr;
+  if (be.is_cuda())
+    conv2d_bwd(be, g, x, p.value(w), dy, dx, p.grad(w), db, workspace(be, g));
+  else
+    cpu::conv_chunks_backward(g, x, p.value(w), dy, dx, p.grad(w), db, workspace(be, g));
 }

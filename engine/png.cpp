@@ -17,10 +17,23 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "engine/write_file.h"
+
 namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& msg) {
   throw std::runtime_error("PNG " + path + ": " + msg);
+}
+
+// stb's own file writer reports success even when fwrite or fclose fails (a full disk), so the PNG is
+// encoded in memory and written through write_file, which checks both.
+void save_png(const std::string& path, int w, int h, int channels, const uint8_t* px) {
+  std::string bytes;
+  auto append = [](void* out, void* data, int size) {
+    static_cast<std::string*>(out)->append(static_cast<const char*>(data), size_t(size));
+  };
+  if (!stbi_write_png_to_func(append, &bytes, w, h, channels, px, w * channels)) fail(path, "cannot encode the image");
+  write_file(path, bytes);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,10 +159,7 @@ class Canvas {
   void text_centered(int cx, int y, const std::string& s, Color c, int scale) {
     text(cx - text_width(s, scale) / 2, y, s, c, scale);
   }
-  void save(const std::string& path) const {
-    if (!stbi_write_png(path.c_str(), w_, h_, 3, px_.data(), w_ * 3))
-      fail(path, "cannot write the file (missing folder or no permission?)");
-  }
+  void save(const std::string& path) const { save_png(path, w_, h_, 3, px_.data()); }
 
  private:
   int w_, h_;
@@ -437,8 +447,7 @@ void write_image_grid(const std::string& path, const float* images, int n, int c
         for (int k = 0; k < channels; ++k) px[dst + size_t(k)] = to_byte(img[size_t(k) * plane + src]);
       }
   }
-  if (!stbi_write_png(path.c_str(), int(W), int(H), channels, px.data(), int(W) * channels))
-    fail(path, "cannot write the file (missing folder or no permission?)");
+  save_png(path, int(W), int(H), channels, px.data());
 }
 
 void write_line_plot(const std::string& path, const LinePlot& p) {

@@ -1,4 +1,6 @@
 #include "engine/safetensors.h"
+#include "engine/json.h"
+#include "engine/text.h"
 
 #include <unistd.h>
 #include <fcntl.h>
@@ -9,9 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <set>
+#include <memory>
 #include <stdexcept>
 
 // The format is little-endian; raw float bytes are copied in and out, so the host must be too.
@@ -20,236 +20,13 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assume
 namespace {
 
 constexpr uint64_t kMaxHeader = 100u << 20;  // the reference implementation's limit (100 MB)
-constexpr int kMaxDepth = 64;                // nesting limit, so a hostile header cannot blow the stack
 
 [[noreturn]] void fail(const std::string& path, const std::string& msg) {
   throw std::runtime_error("safetensors file " + path + ": " + msg);
 }
 
 // ---------------------------------------------------------------------------------------------
-// A minimal JSON reader: enough for any safetensors header, strict about the grammar.
-
-struct Json {
-  enum Kind { Null, Bool, Number, String, Array, Object } kind = Null;
-  std::string text;  // String: the decoded value; Number: the literal as written
-  bool boolean = false;
-  std::vector<Json> items;                            // Array
-  std::vector<std::pair<std::string, Json>> members;  // Object, in file order
-
-  const Json* get(const std::string& key) const {
-    for (const auto& m : members)
-      if (m.first == key) return &m.second;
-    return nullptr;
-  }
-};
-
-class JsonParser {
- public:
-  JsonParser(const char* begin, const char* end, const std::string& path)
-      : p_(begin), end_(end), begin_(begin), path_(path) {}
-
-  // The whole text must be one value plus whitespace (the header's space padding).
-  Json parse_document() {
-    Json v = value(0);
-    skip_ws();
-    if (p_ != end_) error("unexpected text after the JSON object");
-    return v;
-  }
-
- private:
-  const char* p_;
-  const char* end_;
-  const char* begin_;
-  const std::string& path_;
-
-  [[noreturn]] void error(const std::string& what) const {
-    fail(path_, "bad JSON header at byte " + std::to_string(p_ - begin_) + ": " + what);
-  }
-  void skip_ws() {
-    while (p_ != end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
-  }
-  char peek() {
-    skip_ws();
-    if (p_ == end_) error("unexpected end of header");
-    return *p_;
-  }
-  void expect(char c) {
-    if (peek() != c) error(std::string("expected '") + c + "'");
-    ++p_;
-  }
-  bool literal(const char* word) {
-    size_t n = std::strlen(word);
-    if (size_t(end_ - p_) < n || std::memcmp(p_, word, n) != 0) return false;
-    p_ += n;
-    return true;
-  }
-
-  Json value(int depth) {
-    if (depth > kMaxDepth) error("nesting too deep");
-    Json v;
-    char c = peek();
-    if (c == '{') return object(depth);
-    if (c == '[') return array(depth);
-    if (c == '"') {
-      v.kind = Json::String;
-      v.text = string();
-    } else if (c == '-' || (c >= '0' && c <= '9')) {
-      v.kind = Json::Number;
-      v.text = number();
-    } else if (literal("true")) {
-      v.kind = Json::Bool;
-      v.boolean = true;
-    } else if (literal("false")) {
-      v.kind = Json::Bool;
-    } else if (literal("null")) {
-      v.kind = Json::Null;
-    } else {
-      error(std::string("unexpected character '") + c + "'");
-    }
-    return v;
-  }
-
-  Json object(int depth) {
-    Json v;
-    v.kind = Json::Object;
-    expect('{');
-    if (peek() == '}') { ++p_; return v; }
-    std::set<std::string> seen;
-    for (;;) {
-      if (peek() != '"') error("expected a string key");
-      std::string key = string();
-      if (!seen.insert(key).second) error("duplicate key \"" + key + "\"");
-      expect(':');
-      v.members.emplace_back(key, value(depth + 1));
-      if (peek() == ',') { ++p_; continue; }
-      expect('}');
-      return v;
-    }
-  }
-
-  Json array(int depth) {
-    Json v;
-    v.kind = Json::Array;
-    expect('[');
-    if (peek() == ']') { ++p_; return v; }
-    for (;;) {
-      v.items.push_back(value(depth + 1));
-      if (peek() == ',') { ++p_; continue; }
-      expect(']');
-      return v;
-    }
-  }
-
-  // Validates the JSON number grammar and returns the literal; conversion happens at use.
-  std::string number() {
-    const char* start = p_;
-    auto digits = [&] {
-      const char* d = p_;
-      while (p_ != end_ && *p_ >= '0' && *p_ <= '9') ++p_;
-      if (p_ == d) error("malformed number");
-    };
-    if (*p_ == '-') ++p_;
-    if (p_ != end_ && *p_ == '0') ++p_; else digits();
-    if (p_ != end_ && *p_ == '.') { ++p_; digits(); }
-    if (p_ != end_ && (*p_ == 'e' || *p_ == 'E')) {
-      ++p_;
-      if (p_ != end_ && (*p_ == '+' || *p_ == '-')) ++p_;
-      digits();
-    }
-    return std::string(start, p_);
-  }
-
-  unsigned hex4() {
-    if (end_ - p_ < 4) error("truncated \\u escape");
-    unsigned v = 0;
-    for (int i = 0; i < 4; ++i, ++p_) {
-      char c = *p_;
-      v <<= 4;
-      if (c >= '0' && c <= '9') v |= unsigned(c - '0');
-      else if (c >= 'a' && c <= 'f') v |= unsigned(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') v |= unsigned(c - 'A' + 10);
-      else error("bad hex digit in \\u escape");
-    }
-    return v;
-  }
-
-  static void put_utf8(std::string& out, unsigned cp) {
-    if (cp < 0x80) {
-      out += char(cp);
-    } else if (cp < 0x800) {
-      out += char(0xC0 | (cp >> 6));
-      out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += char(0xE0 | (cp >> 12));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    } else {
-      out += char(0xF0 | (cp >> 18));
-      out += char(0x80 | ((cp >> 12) & 0x3F));
-      out += char(0x80 | ((cp >> 6) & 0x3F));
-      out += char(0x80 | (cp & 0x3F));
-    }
-  }
-
-  // \uXXXX, joining a UTF-16 surrogate pair into one code point.
-  unsigned unicode_escape() {
-    unsigned cp = hex4();
-    if (cp >= 0xDC00 && cp <= 0xDFFF) error("lone low surrogate in \\u escape");
-    if (cp >= 0xD800 && cp <= 0xDBFF) {
-      if (!literal("\\u")) error("high surrogate without its low half");
-      unsigned lo = hex4();
-      if (lo < 0xDC00 || lo > 0xDFFF) error("bad low surrogate in \\u escape");
-      cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-    }
-    return cp;
-  }
-
-  std::string string() {
-    ++p_;  // opening quote, checked by the caller
-    std::string out;
-    for (;;) {
-      if (p_ == end_) error("unterminated string");
-      char c = *p_++;
-      if (c == '"') return out;
-      if (static_cast<unsigned char>(c) < 0x20) error("control character inside a string");
-      if (c != '\\') { out += c; continue; }
-      if (p_ == end_) error("unterminated escape");
-      char e = *p_++;
-      switch (e) {
-        case '"': out += '"'; break;
-        case '\\': out += '\\'; break;
-        case '/': out += '/'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': put_utf8(out, unicode_escape()); break;
-        default: error(std::string("unknown escape '\\") + e + "'");
-      }
-    }
-  }
-};
-
-// ---------------------------------------------------------------------------------------------
 // Writing.
-
-std::string json_escape(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", unsigned(static_cast<unsigned char>(c)));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::string shape_text(const std::vector<int>& shape) {
   std::string s = "[";
@@ -330,6 +107,9 @@ void fsync_parent_dir(const std::string& path) {
 void write_file_atomically(const std::string& path, const std::string& header,
                            const std::vector<const NamedTensor*>& sorted) {
   const std::string tmp = path + ".tmp";
+  // A temp file left by a killed run goes first: were it a link, fopen would write through it and
+  // the rename would put the link in the checkpoint's place.
+  std::remove(tmp.c_str());
   FILE* f = std::fopen(tmp.c_str(), "wb");
   if (!f) throw std::runtime_error("cannot create " + tmp + ": " + std::strerror(errno));
   try {
@@ -361,12 +141,33 @@ void write_file_atomically(const std::string& path, const std::string& header,
 // ---------------------------------------------------------------------------------------------
 // Reading.
 
-std::vector<char> read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open checkpoint " + path + ": " + std::strerror(errno));
-  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw std::runtime_error("cannot read checkpoint " + path);
-  return bytes;
+using File = std::unique_ptr<FILE, int (*)(FILE*)>;
+
+File open_checkpoint(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw std::runtime_error("checkpoint " + path + " is a folder, not a safetensors file");
+  File f(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!f) throw std::runtime_error("cannot open checkpoint " + path + ": " + std::strerror(errno));
+  return f;
+}
+
+// The next n bytes of f, fewer only where the file ends. The buffer grows as bytes arrive, so a
+// length claimed by a hostile header costs no more memory than the file really holds, and nothing
+// past n is read (a device such as /dev/zero cannot make the loader read without end).
+std::vector<char> read_up_to(FILE* f, uint64_t n, const std::string& path) {
+  constexpr uint64_t kChunk = 4u << 20;
+  std::vector<char> out;
+  while (out.size() < n) {
+    const size_t have = out.size(), want = size_t(std::min(kChunk, n - have));
+    out.resize(have + want);
+    const size_t got = std::fread(out.data() + have, 1, want, f);
+    out.resize(have + got);
+    if (got == want) continue;
+    if (std::ferror(f)) throw std::runtime_error("cannot read checkpoint " + path + ": " + std::strerror(errno));
+    break;
+  }
+  return out;
 }
 
 uint64_t as_uint(const Json& v, const std::string& path, const std::string& what) {
@@ -424,8 +225,8 @@ void read_metadata(const Json& meta, const std::string& path,
 }
 
 // Each tensor's byte range must match its shape, stay inside the data section, and the ranges
-// together must tile the section exactly (no overlap, no gap, nothing left over) as the spec
-// demands; anything else means a corrupt or foreign file.
+// together must tile the section without overlap or gap as the spec demands (the loader has already
+// refused bytes past the last range); anything else means a corrupt or foreign file.
 void check_layout(std::vector<Entry>& es, uint64_t data_bytes, const std::string& path) {
   for (const Entry& e : es) {
     const std::string& n = e.tensor.name;
@@ -450,11 +251,10 @@ void check_layout(std::vector<Entry>& es, uint64_t data_bytes, const std::string
                      e.tensor.name + "'");
     at = e.end;
   }
-  if (at != data_bytes)
-    fail(path, std::to_string(data_bytes - at) + " bytes after the last tensor are unaccounted for");
 }
 
-uint64_t read_header_length(const std::vector<char>& bytes, const std::string& path) {
+uint64_t read_header_length(FILE* f, const std::string& path) {
+  const std::vector<char> bytes = read_up_to(f, 8, path);
   if (bytes.size() < 8)
     fail(path, "truncated: " + std::to_string(bytes.size()) +
                    " bytes, too short for the 8-byte header length");
@@ -462,10 +262,14 @@ uint64_t read_header_length(const std::vector<char>& bytes, const std::string& p
   for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[size_t(i)]);
   if (n < 2 || n > kMaxHeader)
     fail(path, "bad header length " + std::to_string(n) + " (not a safetensors file?)");
-  if (n > bytes.size() - 8)
-    fail(path, "header length " + std::to_string(n) + " exceeds the file size " +
-                   std::to_string(bytes.size()) + " (truncated or not a safetensors file)");
   return n;
+}
+
+// Names are printed in messages and compared with the model's: an empty one or bytes that are not
+// UTF-8 (as the format requires) mean a corrupt or foreign file.
+void check_name(const std::string& name, const std::string& path) {
+  if (name.empty()) fail(path, "a tensor has an empty name");
+  if (!valid_utf8(name)) fail(path, "a tensor name is not valid UTF-8");
 }
 
 }  // namespace
@@ -482,26 +286,39 @@ void save_safetensors(const std::string& path, const std::vector<NamedTensor>& t
 
 std::vector<NamedTensor> load_safetensors(const std::string& path,
                                           std::map<std::string, std::string>* metadata) {
-  std::vector<char> bytes = read_file(path);
-  const uint64_t header_len = read_header_length(bytes, path);
-  const char* header = bytes.data() + 8;
-  Json root = JsonParser(header, header + header_len, path).parse_document();
+  File f = open_checkpoint(path);
+  const uint64_t header_len = read_header_length(f.get(), path);
+  const std::vector<char> header = read_up_to(f.get(), header_len, path);
+  if (header.size() < header_len)
+    fail(path, "header length " + std::to_string(header_len) + " exceeds the file size " +
+                   std::to_string(8 + header.size()) + " (truncated or not a safetensors file)");
+  Json root = parse_json(header.data(), header.data() + header.size(),
+                         "safetensors file " + path + ": bad JSON header");
   if (root.kind != Json::Object) fail(path, "the header is not a JSON object");
 
   if (metadata) metadata->clear();
   std::vector<Entry> entries;
+  uint64_t data_end = 0;
   for (const auto& kv : root.members) {
-    if (kv.first == "__metadata__") read_metadata(kv.second, path, metadata);
-    else entries.push_back(read_entry(kv.first, kv.second, path));
+    if (kv.first == "__metadata__") {
+      read_metadata(kv.second, path, metadata);
+      continue;
+    }
+    check_name(kv.first, path);
+    entries.push_back(read_entry(kv.first, kv.second, path));
+    data_end = std::max(data_end, entries.back().end);
   }
-  const uint64_t data_start = 8 + header_len;
-  check_layout(entries, uint64_t(bytes.size()) - data_start, path);
+  // One byte more than the header accounts for tells a longer file apart without reading the rest.
+  const std::vector<char> data = read_up_to(f.get(), data_end + 1, path);
+  if (data.size() > data_end)
+    fail(path, "bytes after the last tensor (at " + std::to_string(data_end) +
+                   " of the data section) are unaccounted for");
+  check_layout(entries, data.size(), path);
 
   std::vector<NamedTensor> out;
   for (Entry& e : entries) {
     e.tensor.data.resize(size_t((e.end - e.begin) / 4));
-    if (!e.tensor.data.empty())
-      std::memcpy(e.tensor.data.data(), bytes.data() + data_start + e.begin, e.end - e.begin);
+    if (!e.tensor.data.empty()) std::memcpy(e.tensor.data.data(), data.data() + e.begin, e.end - e.begin);
     out.push_back(std::move(e.tensor));
   }
   std::sort(out.begin(), out.end(),

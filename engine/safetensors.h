@@ -15,14 +15,16 @@ struct NamedTensor {
 };
 
 // Writes the tensors (sorted by name, data contiguous in that order) atomically: the file goes
-// to path + ".tmp", is flushed and fsync'ed, then renamed over path, so a crash never leaves a
-// half-written checkpoint under the real name.
+// to path + ".tmp" (replacing one a killed run left there), is flushed and fsync'ed, then renamed
+// over path, so a crash never leaves a half-written checkpoint under the real name.
 void save_safetensors(const std::string& path, const std::vector<NamedTensor>& ts,
                       const std::map<std::string, std::string>& metadata = {});
 
 // Reads every tensor (returned sorted by name). Accepts any valid safetensors header layout
 // (whitespace, key order); rejects other dtypes ("unsupported dtype"), truncated files, a bad
-// header length, and offsets that are out of range, overlap, leave gaps or disagree with shape.
+// header length (over 100 MB), empty or non-UTF-8 tensor names, offsets that are out of range,
+// overlap, leave gaps or disagree with shape, and bytes past the last tensor. Reads no further than
+// the header says, so neither a hostile header nor a device like /dev/zero exhausts memory.
 std::vector<NamedTensor> load_safetensors(const std::string& path,
                                           std::map<std::string, std::string>* metadata = nullptr);
 

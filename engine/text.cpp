@@ -37,6 +37,30 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
+bool valid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    // Lead byte: how many continuation bytes follow and the smallest code point that length may encode.
+    int more = 0;
+    uint32_t cp = 0, least = 0;
+    if (c < 0x80) { ++i; continue; }
+    if ((c & 0xE0) == 0xC0) { more = 1; cp = c & 0x1Fu; least = 0x80; }
+    else if ((c & 0xF0) == 0xE0) { more = 2; cp = c & 0x0Fu; least = 0x800; }
+    else if ((c & 0xF8) == 0xF0) { more = 3; cp = c & 0x07u; least = 0x10000; }
+    else return false;
+    if (s.size() - i <= size_t(more)) return false;
+    for (int k = 1; k <= more; ++k) {
+      const unsigned char t = static_cast<unsigned char>(s[i + size_t(k)]);
+      if ((t & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (t & 0x3Fu);
+    }
+    if (cp < least || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += size_t(more) + 1;
+  }
+  return true;
+}
+
 std::vector<int> parse_digit_list(const std::string& s, int nclass) {
   const std::string where = "digit list '" + s + "': ";
   if (nclass < 2) fail(where + "needs at least 2 classes, got " + std::to_string(nclass));

@@ -11,6 +11,9 @@ bool parse_integer(const std::string& s, int64_t* out);
 bool parse_real(const std::string& s, double* out);
 // s without leading and trailing blanks, tabs and carriage returns.
 std::string trim(const std::string& s);
+// Whether s is well-formed UTF-8 (no overlong forms, surrogates or code points above U+10FFFF): names
+// read from files must print as what they are.
+bool valid_utf8(const std::string& s);
 
 // "0,1" -> {0,1} (in the given order; spaces around items allowed). Throws on an empty list, a
 // non-integer ("x", "1.5"), a digit outside 0..nclass-1, a duplicate, or all nclass digits

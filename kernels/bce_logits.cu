@@ -6,8 +6,6 @@
 
 namespace {
 
-constexpr int kBlock = 256;
-
 // sigmoid without overflow for large |l|: exp is only ever taken of a non-positive number.
 __device__ inline float stable_sigmoid(float l) {
   const float e = expf(-fabsf(l));
@@ -17,8 +15,7 @@ __device__ inline float stable_sigmoid(float l) {
 __global__ void bce_logits_kernel(const float* logits, const float* target, int64_t n, float scale, float* dlogits,
                                   float* loss_sum) {
   float loss = 0.0f;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const float l = logits[i], t = target[i];
     if (loss_sum) loss += fmaxf(l, 0.0f) - l * t + log1pf(expf(-fabsf(l)));
     if (dlogits) dlogits[i] = scale * (stable_sigmoid(l) - t);
@@ -34,7 +31,7 @@ namespace cuda {
 
 void bce_logits(const float* logits, const float* target, int64_t n, float scale, float* dlogits, float* loss_sum) {
   if (n <= 0 || (!dlogits && !loss_sum)) return;
-  bce_logits_kernel<<<grid_for(n, kBlock, 1024), kBlock>>>(logits, target, n, scale, dlogits, loss_sum);
+  bce_logits_kernel<<<grid_for(n, kBlock, 1024), kBlock, 0, cuda::stream()>>>(logits, target, n, scale, dlogits, loss_sum);
   CUDA_LAUNCH_CHECK();
 }
 

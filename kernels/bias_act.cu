@@ -27,8 +27,7 @@ __device__ inline float activate_grad(float y) {
 
 template <Act A>
 __global__ void bias_act_fwd_kernel(float* y, const float* bias, int64_t n, int cols) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     float v = y[i];
     if (bias) v += bias[i % cols];
     y[i] = activate<A>(v);
@@ -64,7 +63,7 @@ __global__ void bias_act_bwd_kernel(float* dy, const float* y, float* dbias, int
 template <Act A>
 void launch_fwd(float* y, const float* bias, int rows, int cols) {
   const int64_t n = static_cast<int64_t>(rows) * cols;
-  bias_act_fwd_kernel<A><<<grid_for(n, 256), 256>>>(y, bias, n, cols);
+  bias_act_fwd_kernel<A><<<grid_for(n, kBlock), kBlock, 0, cuda::stream()>>>(y, bias, n, cols);
   CUDA_LAUNCH_CHECK();
 }
 
@@ -72,7 +71,7 @@ template <Act A>
 void launch_bwd(float* dy, const float* y, float* dbias, int rows, int cols) {
   const dim3 block(kStrip, kRowThreads);
   const dim3 grid((cols + kStrip - 1) / kStrip);
-  bias_act_bwd_kernel<A><<<grid, block>>>(dy, y, dbias, rows, cols);
+  bias_act_bwd_kernel<A><<<grid, block, 0, cuda::stream()>>>(dy, y, dbias, rows, cols);
   CUDA_LAUNCH_CHECK();
 }
 

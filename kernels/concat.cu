@@ -6,10 +6,6 @@
 
 namespace {
 
-#define GRID_STRIDE(i, n)                                                                    \
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-
 __global__ void concat_cols_kernel(const float* a, int ca, const float* b, int cb, int64_t n, float* out) {
   const int c_out = ca + cb;
   GRID_STRIDE(i, n) {
@@ -28,7 +24,7 @@ __global__ void slice_cols_kernel(const float* src, int csrc, int offset, int nc
 }
 
 // Writes every element (zeros included), so the output needs no prior clear. A label outside
-// [0, nclass) yields an all-zero row (the CPU twin throws; a kernel cannot).
+// [0, nclass) yields an all-zero row, as on the CPU (engine/ops/concat.h).
 __global__ void onehot_kernel(const int* labels, int nclass, int64_t n, float* out) {
   GRID_STRIDE(i, n) {
     const int64_t r = i / nclass;
@@ -45,10 +41,6 @@ __global__ void gather_rows_kernel(const float* src, int cols, const int* idx, i
   }
 }
 
-#undef GRID_STRIDE
-
-constexpr int kBlock = 256;
-
 }  // namespace
 
 namespace cuda {
@@ -56,28 +48,28 @@ namespace cuda {
 void concat_cols(const float* a, int ca, const float* b, int cb, int rows, float* out) {
   const int64_t n = static_cast<int64_t>(rows) * (ca + cb);
   if (n <= 0) return;
-  concat_cols_kernel<<<grid_for(n, kBlock), kBlock>>>(a, ca, b, cb, n, out);
+  concat_cols_kernel<<<grid_for(n, kBlock), kBlock, 0, cuda::stream()>>>(a, ca, b, cb, n, out);
   CUDA_LAUNCH_CHECK();
 }
 
 void slice_cols(const float* src, int csrc, int offset, int ncols, int rows, float* dst) {
   const int64_t n = static_cast<int64_t>(rows) * ncols;
   if (n <= 0) return;
-  slice_cols_kernel<<<grid_for(n, kBlock), kBlock>>>(src, csrc, offset, ncols, n, dst);
+  slice_cols_kernel<<<grid_for(n, kBlock), kBlock, 0, cuda::stream()>>>(src, csrc, offset, ncols, n, dst);
   CUDA_LAUNCH_CHECK();
 }
 
 void onehot(const int* labels, int rows, int nclass, float* out) {
   const int64_t n = static_cast<int64_t>(rows) * nclass;
   if (n <= 0) return;
-  onehot_kernel<<<grid_for(n, kBlock), kBlock>>>(labels, nclass, n, out);
+  onehot_kernel<<<grid_for(n, kBlock), kBlock, 0, cuda::stream()>>>(labels, nclass, n, out);
   CUDA_LAUNCH_CHECK();
 }
 
 void gather_rows(const float* src, int cols, const int* idx, int rows, float* dst) {
   const int64_t n = static_cast<int64_t>(rows) * cols;
   if (n <= 0) return;
-  gather_rows_kernel<<<grid_for(n, kBlock), kBlock>>>(src, cols, idx, n, dst);
+  gather_rows_kernel<<<grid_for(n, kBlock), kBlock, 0, cuda::stream()>>>(src, cols, idx, n, dst);
   CUDA_LAUNCH_CHECK();
 }
 

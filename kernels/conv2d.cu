@@ -10,12 +10,6 @@
 
 namespace {
 
-constexpr int kBlock = 256;
-
-#define GRID_STRIDE(i, n)                                                                    \
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-
 __global__ void im2col_kernel(const float* x, ConvGeom g, int oh, int ow, int64_t cols, int64_t total, float* col) {
   const int kk = g.k * g.k;
   const int64_t ohw = static_cast<int64_t>(oh) * ow;
@@ -89,8 +83,6 @@ __global__ void row_sums_add_kernel(const float* src, int64_t cols, float* dst) 
   if (threadIdx.x == 0) dst[blockIdx.x] += s;
 }
 
-#undef GRID_STRIDE
-
 }  // namespace
 
 namespace cuda {
@@ -98,34 +90,34 @@ namespace cuda {
 void im2col(const float* x, ConvGeom g, float* col) {
   const int64_t cols = g.col_cols(), total = g.col_rows() * cols;
   if (total <= 0) return;
-  im2col_kernel<<<grid_for(total, kBlock), kBlock>>>(x, g, g.oh(), g.ow(), cols, total, col);
+  im2col_kernel<<<grid_for(total, kBlock), kBlock, 0, cuda::stream()>>>(x, g, g.oh(), g.ow(), cols, total, col);
   CUDA_LAUNCH_CHECK();
 }
 
 void col2im(const float* col, ConvGeom g, float* dx) {
   const int64_t total = static_cast<int64_t>(g.n) * g.c_in * g.h * g.w;
   if (total <= 0) return;
-  col2im_kernel<<<grid_for(total, kBlock), kBlock>>>(col, g, g.oh(), g.ow(), g.col_cols(), total, dx);
+  col2im_kernel<<<grid_for(total, kBlock), kBlock, 0, cuda::stream()>>>(col, g, g.oh(), g.ow(), g.col_cols(), total, dx);
   CUDA_LAUNCH_CHECK();
 }
 
 void cnhw_to_nchw(const float* src, const float* bias, int n, int c, int hw, float* dst) {
   const int64_t total = static_cast<int64_t>(n) * c * hw;
   if (total <= 0) return;
-  cnhw_to_nchw_kernel<<<grid_for(total, kBlock), kBlock>>>(src, bias, n, c, hw, total, dst);
+  cnhw_to_nchw_kernel<<<grid_for(total, kBlock), kBlock, 0, cuda::stream()>>>(src, bias, n, c, hw, total, dst);
   CUDA_LAUNCH_CHECK();
 }
 
 void nchw_to_cnhw(const float* src, int n, int c, int hw, float* dst) {
   const int64_t total = static_cast<int64_t>(n) * c * hw;
   if (total <= 0) return;
-  nchw_to_cnhw_kernel<<<grid_for(total, kBlock), kBlock>>>(src, n, c, hw, total, dst);
+  nchw_to_cnhw_kernel<<<grid_for(total, kBlock), kBlock, 0, cuda::stream()>>>(src, n, c, hw, total, dst);
   CUDA_LAUNCH_CHECK();
 }
 
 void row_sums_add(const float* src, int rows, int64_t cols, float* dst) {
   if (rows <= 0 || cols <= 0) return;
-  row_sums_add_kernel<<<rows, kBlock>>>(src, cols, dst);
+  row_sums_add_kernel<<<rows, kBlock, 0, cuda::stream()>>>(src, cols, dst);
   CUDA_LAUNCH_CHECK();
 }
 

@@ -6,12 +6,6 @@
 
 namespace {
 
-constexpr int kBlock = 256;
-
-#define GRID_STRIDE(i, n)                                                                    \
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-
 __global__ void make_mask_kernel(float* mask, int64_t m, float p, float keep_scale) {
   GRID_STRIDE(j, m) mask[j] = mask[j] >= p ? keep_scale : 0.0f;
 }
@@ -20,8 +14,6 @@ __global__ void apply_mask_kernel(const float* x, const float* mask, int64_t n, 
   GRID_STRIDE(i, n) y[i] = x[i] * mask[i / group];
 }
 
-#undef GRID_STRIDE
-
 }  // namespace
 
 namespace cuda {
@@ -29,15 +21,15 @@ namespace cuda {
 void dropout_fwd(const float* x, float* mask, int64_t n, int group, float p, float* y) {
   if (n <= 0) return;
   const int64_t m = n / group;
-  make_mask_kernel<<<grid_for(m, kBlock), kBlock>>>(mask, m, p, 1.0f / (1.0f - p));
+  make_mask_kernel<<<grid_for(m, kBlock), kBlock, 0, cuda::stream()>>>(mask, m, p, 1.0f / (1.0f - p));
   CUDA_LAUNCH_CHECK();
-  apply_mask_kernel<<<grid_for(n, kBlock), kBlock>>>(x, mask, n, group, y);
+  apply_mask_kernel<<<grid_for(n, kBlock), kBlock, 0, cuda::stream()>>>(x, mask, n, group, y);
   CUDA_LAUNCH_CHECK();
 }
 
 void dropout_bwd(const float* dy, const float* mask, int64_t n, int group, float* dx) {
   if (n <= 0) return;
-  apply_mask_kernel<<<grid_for(n, kBlock), kBlock>>>(dy, mask, n, group, dx);
+  apply_mask_kernel<<<grid_for(n, kBlock), kBlock, 0, cuda::stream()>>>(dy, mask, n, group, dx);
   CUDA_LAUNCH_CHECK();
 }
 

@@ -6,14 +6,11 @@
 
 namespace {
 
-constexpr int kBlock = 256;
-
 __global__ void ewc_kernel(const float* theta, const float* theta_star, const float* fisher, int64_t n, float lambda,
                            float* grad, float* penalty_sum) {
   const float two_lambda = 2.0f * lambda;
   float penalty = 0.0f;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const float d = theta[i] - theta_star[i];
     const float f = fisher[i];
     penalty += f * d * d;
@@ -32,7 +29,7 @@ namespace cuda {
 void ewc_penalty_and_grad(const float* theta, const float* theta_star, const float* fisher, int64_t n, float lambda,
                           float* grad, float* penalty_sum) {
   if (n <= 0 || (!grad && !penalty_sum)) return;
-  ewc_kernel<<<grid_for(n, kBlock, 1024), kBlock>>>(theta, theta_star, fisher, n, lambda, grad, penalty_sum);
+  ewc_kernel<<<grid_for(n, kBlock, 1024), kBlock, 0, cuda::stream()>>>(theta, theta_star, fisher, n, lambda, grad, penalty_sum);
   CUDA_LAUNCH_CHECK();
 }
 

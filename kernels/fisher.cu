@@ -70,7 +70,7 @@ void fisher_accumulate(const float* delta, const float* a, int rows, int out, in
   // At least one input tile even when in == 0, so the bias is still accumulated.
   const dim3 grid(in > 0 ? (in + kTile - 1) / kTile : 1, (out + kTile - 1) / kTile);
   const dim3 block(kTile, kRowsY);
-  fisher_kernel<<<grid, block>>>(delta, a, rows, out, in, scale, fisher_w, fisher_b);
+  fisher_kernel<<<grid, block, 0, cuda::stream()>>>(delta, a, rows, out, in, scale, fisher_w, fisher_b);
   CUDA_LAUNCH_CHECK();
 }
 

@@ -9,12 +9,6 @@
 
 namespace {
 
-constexpr int kBlock = 256;
-
-#define GRID_STRIDE(i, n)                                                                    \
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < (n); \
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-
 __device__ inline int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
 // Outputs o in [lo, hi] whose window [o*s - pad, o*s - pad + k) contains input coordinate v.
@@ -78,14 +72,12 @@ __global__ void pool_bwd_kernel(const float* dy, const int* argmax, PoolGeom g, 
   }
 }
 
-#undef GRID_STRIDE
-
 template <bool kMax>
 void launch_fwd(const float* x, const PoolGeom& g, float* y, int* argmax) {
   const int oh = g.oh(), ow = g.ow();
   const int64_t total = static_cast<int64_t>(g.n) * g.c * oh * ow;
   if (total <= 0) return;
-  pool_fwd_kernel<kMax><<<grid_for(total, kBlock), kBlock>>>(x, g, oh, ow, total, y, argmax);
+  pool_fwd_kernel<kMax><<<grid_for(total, kBlock), kBlock, 0, cuda::stream()>>>(x, g, oh, ow, total, y, argmax);
   CUDA_LAUNCH_CHECK();
 }
 
@@ -93,7 +85,7 @@ template <bool kMax>
 void launch_bwd(const float* dy, const int* argmax, const PoolGeom& g, float* dx) {
   const int64_t total = static_cast<int64_t>(g.n) * g.c * g.h * g.w;
   if (total <= 0) return;
-  pool_bwd_kernel<kMax><<<grid_for(total, kBlock), kBlock>>>(dy, argmax, g, g.oh(), g.ow(), total, dx);
+  pool_bwd_kernel<kMax><<<grid_for(total, kBlock), kBlock, 0, cuda::stream()>>>(dy, argmax, g, g.oh(), g.ow(), total, dx);
   CUDA_LAUNCH_CHECK();
 }
 

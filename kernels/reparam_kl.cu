@@ -9,13 +9,10 @@
 
 namespace {
 
-constexpr int kBlock = 256;
-
 __global__ void reparam_kl_fwd_kernel(const float* h, const float* eps, int zdim, int64_t n, float kl_scale, float* z,
                                       float* kl_sum) {
   float kl = 0.0f;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const int64_t r = i / zdim;
     const int j = static_cast<int>(i - r * zdim);
     const float mu = h[r * 2 * zdim + j];
@@ -31,8 +28,7 @@ __global__ void reparam_kl_fwd_kernel(const float* h, const float* eps, int zdim
 
 __global__ void reparam_kl_bwd_kernel(const float* h, const float* eps, const float* dz, int zdim, int64_t n,
                                       float kl_scale, float* dh) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const int64_t r = i / zdim;
     const int j = static_cast<int>(i - r * zdim);
     const int64_t k_mu = r * 2 * zdim + j, k_lv = k_mu + zdim;
@@ -51,14 +47,14 @@ namespace cuda {
 void reparam_kl_fwd(const float* h, const float* eps, int rows, int zdim, float kl_scale, float* z, float* kl_sum) {
   const int64_t n = static_cast<int64_t>(rows) * zdim;
   if (n <= 0) return;
-  reparam_kl_fwd_kernel<<<grid_for(n, kBlock, 1024), kBlock>>>(h, eps, zdim, n, kl_scale, z, kl_sum);
+  reparam_kl_fwd_kernel<<<grid_for(n, kBlock, 1024), kBlock, 0, cuda::stream()>>>(h, eps, zdim, n, kl_scale, z, kl_sum);
   CUDA_LAUNCH_CHECK();
 }
 
 void reparam_kl_bwd(const float* h, const float* eps, const float* dz, int rows, int zdim, float kl_scale, float* dh) {
   const int64_t n = static_cast<int64_t>(rows) * zdim;
   if (n <= 0) return;
-  reparam_kl_bwd_kernel<<<grid_for(n, kBlock), kBlock>>>(h, eps, dz, zdim, n, kl_scale, dh);
+  reparam_kl_bwd_kernel<<<grid_for(n, kBlock), kBlock, 0, cuda::stream()>>>(h, eps, dz, zdim, n, kl_scale, dh);
   CUDA_LAUNCH_CHECK();
 }
 

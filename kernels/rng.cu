@@ -16,8 +16,6 @@
 
 namespace {
 
-constexpr int kBlock = 256;
-
 __device__ inline void philox_at(uint64_t seed, uint64_t counter, unsigned int* x, unsigned int* y) {
   curandStatePhilox4_32_10_t state;
   curand_init(seed, 0ull, 4ull * counter, &state);
@@ -25,9 +23,10 @@ __device__ inline void philox_at(uint64_t seed, uint64_t counter, unsigned int* 
   if (y) *y = curand(&state);
 }
 
-__global__ void uniform_kernel(float* out, int64_t n, uint64_t seed, uint64_t offset) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+// base: null, or (inside a captured step) the device word the offset is relative to.
+__global__ void uniform_kernel(float* out, int64_t n, uint64_t seed, uint64_t offset, const uint64_t* base) {
+  if (base) offset += *base;
+  GRID_STRIDE(i, n) {
     unsigned int x;
     philox_at(seed, offset + static_cast<uint64_t>(i), &x, nullptr);
     out[i] = static_cast<float>(x >> 8) * 0x1.0p-24f;  // top 24 bits: every value exact, 1.0 unreachable
@@ -35,10 +34,10 @@ __global__ void uniform_kernel(float* out, int64_t n, uint64_t seed, uint64_t of
 }
 
 // Box-Muller in double as the CPU twin does (these buffers are small: eps per batch, noise images).
-__global__ void normal_kernel(float* out, int64_t n, uint64_t seed, uint64_t offset) {
+__global__ void normal_kernel(float* out, int64_t n, uint64_t seed, uint64_t offset, const uint64_t* base) {
+  if (base) offset += *base;
   constexpr double kTwoPi = 6.283185307179586476925286766559;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     unsigned int x, y;
     philox_at(seed, offset + static_cast<uint64_t>(i), &x, &y);
     const double u1 = (static_cast<double>(x) + 1.0) * 0x1.0p-32;  // (0, 1]: log is finite
@@ -47,19 +46,32 @@ __global__ void normal_kernel(float* out, int64_t n, uint64_t seed, uint64_t off
   }
 }
 
+// The counter offset as launched: absolute, or relative to the replay's base while a step is captured.
+struct LaunchOffset {
+  uint64_t offset;
+  const uint64_t* base;
+};
+LaunchOffset launch_offset(uint64_t offset) {
+  const cuda::ReplayInputs* r = cuda::replay_inputs();
+  if (!r) return {offset, nullptr};
+  return {offset - r->rng_base_at_capture, r->rng_base};
+}
+
 }  // namespace
 
 namespace cuda {
 
 void uniform(float* x, int64_t n, uint64_t seed, uint64_t offset) {
   if (n <= 0) return;
-  uniform_kernel<<<grid_for(n, kBlock), kBlock>>>(x, n, seed, offset);
+  const LaunchOffset at = launch_offset(offset);
+  uniform_kernel<<<grid_for(n, kBlock), kBlock, 0, cuda::stream()>>>(x, n, seed, at.offset, at.base);
   CUDA_LAUNCH_CHECK();
 }
 
 void normal(float* x, int64_t n, uint64_t seed, uint64_t offset) {
   if (n <= 0) return;
-  normal_kernel<<<grid_for(n, kBlock), kBlock>>>(x, n, seed, offset);
+  const LaunchOffset at = launch_offset(offset);
+  normal_kernel<<<grid_for(n, kBlock), kBlock, 0, cuda::stream()>>>(x, n, seed, at.offset, at.base);
   CUDA_LAUNCH_CHECK();
 }
 

@@ -5,8 +5,7 @@
 namespace {
 
 __global__ void sgd_kernel(float* p, const float* g, float* buf, int64_t n, SgdHyper h) {
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(i, n) {
     const float pi = p[i];
     const float bi = h.momentum * buf[i] + (g[i] + h.weight_decay * pi);
     buf[i] = bi;
@@ -14,15 +13,13 @@ __global__ void sgd_kernel(float* p, const float* g, float* buf, int64_t n, SgdH
   }
 }
 
-constexpr int kBlock = 256;
-
 }  // namespace
 
 namespace cuda {
 
 void sgd_step(float* p, const float* g, float* buf, int64_t n, SgdHyper h) {
   if (n <= 0) return;
-  sgd_kernel<<<grid_for(n, kBlock), kBlock>>>(p, g, buf, n, h);
+  sgd_kernel<<<grid_for(n, kBlock), kBlock, 0, cuda::stream()>>>(p, g, buf, n, h);
   CUDA_LAUNCH_CHECK();
 }
 

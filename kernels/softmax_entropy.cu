@@ -5,13 +5,10 @@
 
 namespace {
 
-constexpr int kBlock = 256;
-
 __global__ void neg_entropy_kernel(const float* logits, int rows, int classes, float scale, float* dlogits,
                                    float* loss_sum) {
   float total = 0.0f;
-  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < rows;
-       r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(r, rows) {
     const float* l = logits + r * classes;
     float mx = l[0];
     for (int j = 1; j < classes; ++j) mx = fmaxf(mx, l[j]);
@@ -36,7 +33,7 @@ namespace cuda {
 
 void softmax_neg_entropy(const float* logits, int rows, int classes, float scale, float* dlogits, float* loss_sum) {
   if (rows <= 0 || classes <= 0 || (!dlogits && !loss_sum)) return;
-  neg_entropy_kernel<<<grid_for(rows, kBlock, 1024), kBlock>>>(logits, rows, classes, scale, dlogits, loss_sum);
+  neg_entropy_kernel<<<grid_for(rows, kBlock, 1024), kBlock, 0, cuda::stream()>>>(logits, rows, classes, scale, dlogits, loss_sum);
   CUDA_LAUNCH_CHECK();
 }
 

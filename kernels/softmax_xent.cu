@@ -7,8 +7,6 @@
 
 namespace {
 
-constexpr int kBlock = 256;
-
 __device__ inline void row_stats(const float* l, int classes, float& mx, float& sum) {
   mx = l[0];
   for (int j = 1; j < classes; ++j) mx = fmaxf(mx, l[j]);
@@ -19,8 +17,7 @@ __device__ inline void row_stats(const float* l, int classes, float& mx, float& 
 __global__ void softmax_xent_kernel(const float* logits, const int* labels, int rows, int classes, float scale,
                                     float* dlogits, float* loss_sum) {
   float loss = 0.0f;
-  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < rows;
-       r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(r, rows) {
     const float* l = logits + r * classes;
     float* d = dlogits ? dlogits + r * classes : nullptr;
     const int label = labels[r];
@@ -43,8 +40,7 @@ __global__ void softmax_xent_kernel(const float* logits, const int* labels, int 
 }
 
 __global__ void softmax_kernel(const float* logits, int rows, int classes, float* probs) {
-  for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < rows;
-       r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(r, rows) {
     const float* l = logits + r * classes;
     float* p = probs + r * classes;
     float mx, sum;
@@ -61,14 +57,14 @@ namespace cuda {
 void softmax_xent(const float* logits, const int* labels, int rows, int classes, float scale, float* dlogits,
                   float* loss_sum) {
   if (rows <= 0 || classes <= 0 || (!dlogits && !loss_sum)) return;
-  softmax_xent_kernel<<<grid_for(rows, kBlock, 1024), kBlock>>>(logits, labels, rows, classes, scale, dlogits,
+  softmax_xent_kernel<<<grid_for(rows, kBlock, 1024), kBlock, 0, cuda::stream()>>>(logits, labels, rows, classes, scale, dlogits,
                                                                  loss_sum);
   CUDA_LAUNCH_CHECK();
 }
 
 void softmax(const float* logits, int rows, int classes, float* probs) {
   if (rows <= 0 || classes <= 0) return;
-  softmax_kernel<<<grid_for(rows, kBlock), kBlock>>>(logits, rows, classes, probs);
+  softmax_kernel<<<grid_for(rows, kBlock), kBlock, 0, cuda::stream()>>>(logits, rows, classes, probs);
   CUDA_LAUNCH_CHECK();
 }
 

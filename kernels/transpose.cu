@@ -7,15 +7,12 @@ namespace {
 
 __global__ void transpose_kernel(const float* src, int64_t total, int rows, int cols, float* dst) {
   const int64_t plane = static_cast<int64_t>(rows) * cols;
-  for (int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; o < total;
-       o += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+  GRID_STRIDE(o, total) {
     const int64_t b = o / plane, r = o % plane;
     const int64_t j = r / rows, i = r % rows;  // dst[b, j, i]
     dst[o] = src[b * plane + i * cols + j];
   }
 }
-
-constexpr int kBlock = 256;
 
 }  // namespace
 
@@ -24,7 +21,7 @@ namespace cuda {
 void batched_transpose(const float* src, int batch, int rows, int cols, float* dst) {
   const int64_t total = static_cast<int64_t>(batch) * rows * cols;
   if (total <= 0) return;
-  transpose_kernel<<<grid_for(total, kBlock), kBlock>>>(src, total, rows, cols, dst);
+  transpose_kernel<<<grid_for(total, kBlock), kBlock, 0, cuda::stream()>>>(src, total, rows, cols, dst);
   CUDA_LAUNCH_CHECK();
 }
 

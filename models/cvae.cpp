@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "engine/checkpoint_kind.h"
 #include "engine/text.h"
 #include "engine/ops/bce_logits.h"
 #include "engine/ops/concat.h"
@@ -130,27 +131,49 @@ void Cvae::save(const Backend& be, const std::string& path, const std::map<std::
 void Cvae::load(const Backend& be, const std::string& path) {
   std::map<std::string, std::string> meta;
   std::vector<NamedTensor> ts = load_safetensors(path, &meta);
-  if (meta.count("model") && meta["model"] != "cvae")
-    throw std::runtime_error(path + ": is a '" + meta["model"] + "' checkpoint, not a CVAE");
+  check_checkpoint_kind(meta, "cvae", "a CVAE", path);
   if (meta.count("encoder_label") && (meta["encoder_label"] == "1") != cfg_.encoder_label)
     throw std::runtime_error(path + ": its encoder " + (cfg_.encoder_label ? "reads no label" : "reads the label") +
                              ", unlike this model (build it with cvae_config_of)");
   params_.load_named(be, ts, path);
 }
 
+namespace {
+
+// Far above any network of these studies (z 2..32, 10 classes), far below what would exhaust memory.
+constexpr int kMaxMetadataSize = 1024;
+
+// A size read from metadata, bounded before anything is allocated from it: an edited checkpoint must not
+// make the loader reserve gigabytes (or overflow 2 * z_dim) before the tensor shapes are compared.
+int metadata_size(const CheckpointMeta& meta, const std::string& key, int least, const std::string& path) {
+  const int v = checkpoint_int(meta, key, path);
+  if (v < least || v > kMaxMetadataSize)
+    throw std::runtime_error(path + ": metadata " + key + " = " + std::to_string(v) + " is outside " +
+                             std::to_string(least) + ".." + std::to_string(kMaxMetadataSize));
+  return v;
+}
+
+}  // namespace
+
 CvaeConfig cvae_config_of(const std::string& path) {
   std::map<std::string, std::string> meta;
   load_safetensors(path, &meta);
-  if (meta.count("model") && meta["model"] != "cvae")
-    throw std::runtime_error(path + ": is a '" + meta["model"] + "' checkpoint, not a CVAE");
+  check_checkpoint_kind(meta, "cvae", "a CVAE", path);
   CvaeConfig cfg;
-  try {
-    if (meta.count("z_dim")) cfg.z_dim = std::stoi(meta["z_dim"]);
-    if (meta.count("n_class")) cfg.n_class = std::stoi(meta["n_class"]);
-  } catch (const std::exception&) {
-    throw std::runtime_error(path + ": unreadable z_dim / n_class in its metadata");
-  }
-  cfg.encoder_label = !meta.count("encoder_label") || meta["encoder_label"] == "1";
+  cfg.z_dim = metadata_size(meta, "z_dim", 1, path);
+  cfg.n_class = metadata_size(meta, "n_class", 0, path);  // 0: the unconditional VAE
+  const auto label = meta.find("encoder_label");
+  if (label != meta.end() && label->second != "0" && label->second != "1")
+    throw std::runtime_error(path + ": metadata encoder_label is '" + label->second + "', expected 0 or 1");
+  cfg.encoder_label = label == meta.end() || label->second == "1";
+  return cfg;
+}
+
+CvaeConfig conditional_cvae_config_of(const std::string& path) {
+  const CvaeConfig cfg = cvae_config_of(path);
+  if (cfg.n_class == 0)
+    throw std::runtime_error(path + ": is an unconditional VAE (no digit label, e.g. from cf_vae); this needs a "
+                             "class-conditional CVAE (sa_train)");
   return cfg;
 }
 

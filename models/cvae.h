@@ -85,6 +85,9 @@ class Cvae {
 };
 
 // The configuration a checkpoint was saved with (its metadata), to construct the Cvae that loads it.
+// Sizes out of range (z_dim 1..1024, n_class 0..1024) or not whole integers are refused, naming the file.
 CvaeConfig cvae_config_of(const std::string& path);
+// cvae_config_of for programs that draw or forget digits: refuses an unconditional VAE (n_class 0).
+CvaeConfig conditional_cvae_config_of(const std::string& path);
 // The digits a forgetting driver recorded as forgotten in a checkpoint; empty when it recorded none.
 std::vector<int> recorded_forgotten_digits(const std::string& path);

@@ -5,6 +5,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "engine/checkpoint_kind.h"
 #include "engine/ops/concat.h"
 #include "models/cvae_sampling.h"
 
@@ -39,10 +40,17 @@ Buffer<float> fisher_over_chunks(Backend& be, Cvae& model, int samples, int batc
 }  // namespace
 
 Buffer<float> cvae_fisher(Backend& be, Cvae& model, const std::vector<int>& classes, int samples, int batch) {
+  const int n_class = model.config().n_class;
+  if (n_class > 0 && classes.empty()) throw std::invalid_argument("Fisher: no classes to draw the model's samples of");
+  for (int c : classes)
+    if (c < 0 || c >= n_class)
+      throw std::invalid_argument("Fisher: class " + std::to_string(c) + " is not one of the model's " +
+                                  std::to_string(n_class));
   std::mt19937_64 rng(be.seed ^ 0xF15E5ULL);
-  std::uniform_int_distribution<size_t> pick(0, classes.size() - 1);
+  // An unconditional model takes no label: its samples are drawn with a placeholder label, never read.
+  std::uniform_int_distribution<size_t> pick(0, classes.empty() ? 0 : classes.size() - 1);
   return fisher_over_chunks(be, model, samples, batch, [&](int, int, float* x, std::vector<int>& labels) {
-    for (int& l : labels) l = classes[pick(rng)];
+    for (int& l : labels) l = classes.empty() ? 0 : classes[pick(rng)];
     sample_images(be, model, labels, x);
   });
 }
@@ -65,12 +73,15 @@ void save_fisher(const Backend& be, const Cvae& model, const Buffer<float>& fish
                     {"model_fingerprint", model.params().fingerprint(be)}});
 }
 
-Buffer<float> load_fisher(const Backend& be, const Cvae& model, const std::string& path) {
+Buffer<float> load_fisher(const Backend& be, const Cvae& model, const std::string& path, int samples) {
   std::map<std::string, std::string> meta;
   std::vector<NamedTensor> ts = load_safetensors(path, &meta);
-  if (meta["model"] != "cvae_fisher") throw std::runtime_error(path + ": not a CVAE Fisher file");
+  check_checkpoint_kind(meta, "cvae_fisher", "a CVAE Fisher file", path);
   if (meta["model_fingerprint"] != model.params().fingerprint(be))
     throw StaleFisher(path + ": this Fisher was computed from other weights than the model's (retrained?)");
+  if (meta["samples"] != std::to_string(samples))
+    throw StaleFisher(path + ": this Fisher averages " + (meta["samples"].empty() ? "an unrecorded number of" : meta["samples"]) +
+                      " samples, not the " + std::to_string(samples) + " asked for");
   Buffer<float> fisher(be, model.params().size());
   model.params().load_named(be, ts, path, fisher.data());
   return fisher;

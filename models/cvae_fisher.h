@@ -13,14 +13,16 @@
 #include "engine/idx.h"
 #include "models/cvae.h"
 
-// Returns the Fisher as a device buffer shaped like model.params().
+// Returns the Fisher as a device buffer shaped like model.params(). classes must not be empty for a
+// conditional model (and is not read for an unconditional one).
 Buffer<float> cvae_fisher(Backend& be, Cvae& model, const std::vector<int>& classes, int samples, int batch);
 // The first `samples` examples of d (1 <= samples <= d.count); same shape and scale as cvae_fisher.
 Buffer<float> cvae_fisher_on_data(Backend& be, Cvae& model, const Dataset& d, int samples, int batch);
-// The file records the fingerprint of the weights it came from; loading it for any other weights
-// throws StaleFisher, so a retrained model never silently reuses an old Fisher.
+// The file records the fingerprint of the weights it came from and its sample count; loading it for any
+// other weights or another count throws StaleFisher, so a retrained model never silently reuses an old
+// Fisher, nor does a run that asks for a different number of samples.
 void save_fisher(const Backend& be, const Cvae& model, const Buffer<float>& fisher, const std::string& path, int samples);
 struct StaleFisher : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
-Buffer<float> load_fisher(const Backend& be, const Cvae& model, const std::string& path);
+Buffer<float> load_fisher(const Backend& be, const Cvae& model, const std::string& path, int samples);

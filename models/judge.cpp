@@ -8,6 +8,7 @@
 #include "engine/ops/dropout.h"
 #include "engine/ops/pool.h"
 #include "engine/ops/softmax_xent.h"
+#include "engine/checkpoint_kind.h"
 #include "engine/safetensors.h"
 
 namespace {
@@ -16,15 +17,26 @@ constexpr int kC1 = 10, kC2 = 20, kS1 = 24, kP1 = 12, kS2 = 8, kP2 = 4, kFlat = 
 
 PoolGeom pool1(int rows) { return PoolGeom{rows, kC1, kS1, kS1, 2, 2, 0}; }
 PoolGeom pool2(int rows) { return PoolGeom{rows, kC2, kS2, kS2, 2, 2, 0}; }
+
+// Judges saved before the class count was recorded are 10-class.
+int recorded_classes(const std::map<std::string, std::string>& meta, const std::string& path) {
+  auto it = meta.find("classes");
+  if (it == meta.end()) return Judge::kDigits;
+  if (it->second != "10" && it->second != "11")
+    throw std::runtime_error(path + ": unreadable class count '" + it->second + "' in its metadata");
+  return std::stoi(it->second);
+}
 }  // namespace
 
-Judge::Judge(const Backend& be, uint64_t init_seed) {
+Judge::Judge(const Backend& be, uint64_t init_seed, int classes) : classes_(classes) {
+  if (classes != kDigits && classes != kDigits + 1)
+    throw std::runtime_error("judge: " + std::to_string(classes) + " classes (10, or 11 with \"no digit\")");
   conv1_ = Conv2d(params_, "conv1", 1, kC1, 5);
   bn1_ = BatchNorm(params_, "bn1", kC1);
   conv2_ = Conv2d(params_, "conv2", kC1, kC2, 5);
   bn2_ = BatchNorm(params_, "bn2", kC2);
   fc1_ = Linear(params_, "fc1", kFlat, kHidden, Act::ReLU);
-  fc2_ = Linear(params_, "fc2", kHidden, kClasses, Act::None);
+  fc2_ = Linear(params_, "fc2", kHidden, classes_, Act::None);
   params_.allocate(be, init_seed);
   bn1_.init(be, params_);
   bn2_.init(be, params_);
@@ -32,19 +44,24 @@ Judge::Judge(const Backend& be, uint64_t init_seed) {
   zeros_ = Buffer<float>(be, kC2);
 }
 
+void Judge::set_dropout(float rate) {
+  if (!(rate >= 0.0f && rate < 1.0f)) throw std::runtime_error("judge: dropout rate must be in [0, 1)");
+  dropout_ = rate;
+}
+
 void Judge::reserve(const Backend& be, int rows, bool grads) {
   auto f = [&](int per_row) { return Buffer<float>(be, static_cast<size_t>(rows) * per_row); };
   if (rows > capacity_) {
     c1_ = f(kC1 * kS1 * kS1); b1_ = f(kC1 * kS1 * kS1); a1_ = f(kC1 * kP1 * kP1);
     c2_ = f(kC2 * kS2 * kS2); b2_ = f(kC2 * kS2 * kS2); a2_ = f(kFlat);
-    f1_ = f(kHidden); f1d_ = f(kHidden); logits_ = f(kClasses);
+    f1_ = f(kHidden); f1d_ = f(kHidden); logits_ = f(classes_);
     mask2_ = f(kC2); mask1_ = f(kHidden);
     arg1_ = Buffer<int>(be, static_cast<size_t>(rows) * kC1 * kP1 * kP1);
     arg2_ = Buffer<int>(be, static_cast<size_t>(rows) * kFlat);
     capacity_ = rows;
   }
   if (grads && rows > grad_capacity_) {
-    dlogits_ = f(kClasses); df1d_ = f(kHidden); da2_ = f(kFlat);
+    dlogits_ = f(classes_); df1d_ = f(kHidden); da2_ = f(kFlat);
     db2_ = f(kC2 * kS2 * kS2); dc2_ = f(kC2 * kS2 * kS2);
     da1_ = f(kC1 * kP1 * kP1); db1_ = f(kC1 * kS1 * kS1); dc1_ = f(kC1 * kS1 * kS1);
     grad_capacity_ = rows;
@@ -66,7 +83,7 @@ void Judge::forward(Backend& be, const float* x, int rows, bool training) {
   conv2_.forward(be, p, a1_.data(), rows, kP1, kP1, c2_.data());
   if (training) {
     bn2_.forward_train(be, p, c2_.data(), rows, kS2 * kS2, b2_.data());
-    dropout_fwd(be, b2_.data(), mask2_.data(), static_cast<int64_t>(rows) * kC2 * kS2 * kS2, kS2 * kS2, kDropout,
+    dropout_fwd(be, b2_.data(), mask2_.data(), static_cast<int64_t>(rows) * kC2 * kS2 * kS2, kS2 * kS2, dropout_,
                 b2_.data());
   } else {
     bn2_.forward_eval(be, p, c2_.data(), rows, kS2 * kS2, b2_.data());
@@ -78,7 +95,7 @@ void Judge::forward(Backend& be, const float* x, int rows, bool training) {
   fc1_.forward(be, p, a2_.data(), rows, f1_.data());
   const float* head_in = f1_.data();
   if (training) {
-    dropout_fwd(be, f1_.data(), mask1_.data(), static_cast<int64_t>(rows) * kHidden, 1, kDropout, f1d_.data());
+    dropout_fwd(be, f1_.data(), mask1_.data(), static_cast<int64_t>(rows) * kHidden, 1, dropout_, f1d_.data());
     head_in = f1d_.data();
   }
   fc2_.forward(be, p, head_in, rows, logits_.data());
@@ -87,7 +104,7 @@ void Judge::forward(Backend& be, const float* x, int rows, bool training) {
 void Judge::forward_backward(Backend& be, const float* x, const int* labels, int rows, float scale, float* loss_sum) {
   reserve(be, rows, true);
   forward(be, x, rows, true);
-  softmax_xent(be, logits_.data(), labels, rows, kClasses, scale, dlogits_.data(), loss_sum);
+  softmax_xent(be, logits_.data(), labels, rows, classes_, scale, dlogits_.data(), loss_sum);
   backward(be, x, rows, true, nullptr);  // the images need no gradient
 }
 
@@ -95,7 +112,7 @@ void Judge::input_gradient(Backend& be, const float* x, const int* labels, int r
                            float* loss_sum) {
   reserve(be, rows, true);
   forward(be, x, rows, false);
-  softmax_xent(be, logits_.data(), labels, rows, kClasses, scale, dlogits_.data(), loss_sum);
+  softmax_xent(be, logits_.data(), labels, rows, classes_, scale, dlogits_.data(), loss_sum);
   backward(be, x, rows, false, dx);
 }
 
@@ -143,13 +160,13 @@ void Judge::logits(const Backend& be, const float* x, int n, float* out) {
     const int rows = std::min(kEvalChunk, n - start);
     reserve(be, rows, false);
     forward(local, x + static_cast<int64_t>(start) * kPixels, rows, false);
-    copy_on(be, out + static_cast<int64_t>(start) * kClasses, logits_.data(), sizeof(float) * rows * kClasses);
+    copy_on(be, out + static_cast<int64_t>(start) * classes_, logits_.data(), sizeof(float) * rows * classes_);
   }
 }
 
 void Judge::probabilities(const Backend& be, const float* x, int n, float* out) {
   logits(be, x, n, out);
-  softmax(be, out, n, kClasses, out);
+  softmax(be, out, n, classes_, out);
 }
 
 void Judge::save(const Backend& be, const std::string& path, const std::map<std::string, std::string>& meta) const {
@@ -158,23 +175,31 @@ void Judge::save(const Backend& be, const std::string& path, const std::map<std:
   bn2_.append_stats(be, ts);
   std::map<std::string, std::string> m = meta;
   m["model"] = "judge";
+  m["classes"] = std::to_string(classes_);
   save_safetensors(path, ts, m);
 }
 
 void Judge::load(const Backend& be, const std::string& path) {
   std::map<std::string, std::string> meta;
   std::vector<NamedTensor> ts = load_safetensors(path, &meta);
-  auto model = meta.find("model");
-  if (model != meta.end() && model->second != "judge")
-    throw std::runtime_error(path + ": is a '" + model->second +
-                             "' checkpoint, not a judge classifier (train one with sa_judge)");
+  check_checkpoint_kind(meta, "judge", "a judge classifier", path, "train one with sa_judge");
+  const int recorded = recorded_classes(meta, path);
+  if (recorded != classes_)
+    throw std::runtime_error(path + ": a " + std::to_string(recorded) + "-class judge, not " + std::to_string(classes_) +
+                             "-class (build it with Judge::classes_in)");
   params_.load_named(be, ts, path);
   bn1_.load_stats(be, ts, path);
   bn2_.load_stats(be, ts, path);
 }
 
+int Judge::classes_in(const std::string& path) {
+  std::map<std::string, std::string> meta;
+  load_safetensors(path, &meta);
+  return recorded_classes(meta, path);
+}
+
 std::vector<float> judge_probabilities(Backend& be, Judge& judge, const float* images_dev, int n) {
-  std::vector<float> host(static_cast<size_t>(n) * Judge::kClasses);
+  std::vector<float> host(static_cast<size_t>(n) * judge.classes());
   if (n <= 0) return host;
   Buffer<float> probs(be, host.size());
   judge.probabilities(be, images_dev, n, probs.data());
@@ -195,8 +220,8 @@ double judge_accuracy(Backend& be, Judge& judge, const Dataset& d) {
             sizeof(float) * n * Judge::kPixels);
     std::vector<float> p = judge_probabilities(be, judge, images.data(), n);
     for (int i = 0; i < n; ++i) {
-      const float* row = p.data() + static_cast<size_t>(i) * Judge::kClasses;
-      const int guess = static_cast<int>(std::max_element(row, row + Judge::kClasses) - row);
+      const float* row = p.data() + static_cast<size_t>(i) * judge.classes();
+      const int guess = static_cast<int>(std::max_element(row, row + judge.classes()) - row);
       correct += guess == d.labels[start + i];
     }
   }

@@ -2,7 +2,9 @@
 // vae/model.py `Classifier`):
 //   conv1 1->10 k5 (28->24), bn1, max-pool 2 (->12), ReLU
 //   conv2 10->20 k5 (12->8), bn2, channel dropout 0.5 (Dropout2d), max-pool 2 (->4), ReLU
-//   flatten 320, fc1 320->50, ReLU, dropout 0.5, fc2 50->10 logits
+//   flatten 320, fc1 320->50, ReLU, dropout 0.5, fc2 50->classes logits
+// with 10 classes (the paper's judge) or 11, the last being "no digit" (the forgetting audit's judge:
+// a featureless image has somewhere to go other than the digit a 10-way judge mistakes it for);
 // trained with the mean cross-entropy (the official log_softmax + nll_loss). Parameter and statistics
 // names match the PyTorch state_dict (conv1.weight, bn1.running_mean, ...).
 #pragma once
@@ -19,10 +21,19 @@
 
 class Judge {
  public:
-  static constexpr int kSide = 28, kPixels = kSide * kSide, kClasses = 10;
+  static constexpr int kSide = 28, kPixels = kSide * kSide, kDigits = 10, kNoDigit = 10;
   static constexpr float kDropout = 0.5f;
 
-  Judge(const Backend& be, uint64_t init_seed);
+  // classes: kDigits, or kDigits + 1 for a judge with the "no digit" outcome (class kNoDigit).
+  Judge(const Backend& be, uint64_t init_seed, int classes = kDigits);
+  // The class count a judge checkpoint records (10 when it records none: judges saved before the
+  // count was a parameter), so a loader can build the right network before load().
+  static int classes_in(const std::string& path);
+  int classes() const { return classes_; }
+  // The rate of both dropout layers in training (kDropout unless set; evaluation never drops). The
+  // 11-way judge trains with less: its weakened digits and featureless images already regularise it.
+  void set_dropout(float rate);
+  float dropout() const { return dropout_; }
 
   // One optimisation step on a batch: training-mode forward (batch statistics, dropout masks drawn from
   // be's counter-based generator), mean cross-entropy, backward, then Adam (PyTorch defaults, no weight
@@ -42,7 +53,7 @@ class Judge {
                       float* loss_sum);
 
   // Evaluation mode (running statistics, no dropout) for any number of images, processed in chunks.
-  // x: n x 784 on the device; out: n x 10 on the device.
+  // x: n x 784 on the device; out: n x classes() on the device.
   void logits(const Backend& be, const float* x, int n, float* out);
   void probabilities(const Backend& be, const float* x, int n, float* out);
 
@@ -50,7 +61,7 @@ class Judge {
   const ParamStore& params() const { return params_; }
   int adam_steps() const { return adam_.steps_taken(); }
 
-  // safetensors with metadata model=judge (plus `meta`); running statistics included.
+  // safetensors with metadata model=judge and classes (plus `meta`); running statistics included.
   void save(const Backend& be, const std::string& path, const std::map<std::string, std::string>& meta = {}) const;
   // Throws std::runtime_error naming the file when it is not a judge checkpoint or a tensor is missing
   // or misshapen. Adam state is not saved: a loaded judge is for evaluation (or a fresh fine-tune).
@@ -67,6 +78,8 @@ class Judge {
   void bn_backward(const Backend& be, const BatchNorm& bn, bool training, const float* x, const float* dy, int rows,
                    int hw, float* dx) const;
 
+  int classes_;
+  float dropout_ = kDropout;
   ParamStore params_;
   Conv2d conv1_, conv2_;
   BatchNorm bn1_, bn2_;
@@ -83,7 +96,7 @@ class Judge {
   Buffer<float> dlogits_, df1d_, da2_, db2_, dc2_, da1_, db1_, dc1_;
 };
 
-// Host n x 10 class probabilities of the judge (eval mode) for n images already on be's device
+// Host n x judge.classes() class probabilities of the judge (eval mode) for n images already on be's device
 // (n x 784, pixels in [0,1]). For audits of generated samples.
 std::vector<float> judge_probabilities(Backend& be, Judge& judge, const float* images_dev, int n);
 // Fraction of d's images whose most probable class is their label.

@@ -10,6 +10,7 @@
 #include "engine/ops/softmax_entropy.h"
 #include "engine/ops/softmax_xent.h"
 #include "engine/ops/transpose.h"
+#include "engine/checkpoint_kind.h"
 #include "engine/safetensors.h"
 
 namespace {
@@ -232,10 +233,7 @@ void LntlNets::save(const Backend& be, const std::string& path, bool with_h,
 void LntlNets::load(const Backend& be, const std::string& path, bool with_h) {
   std::map<std::string, std::string> meta;
   std::vector<NamedTensor> ts = load_safetensors(path, &meta);
-  auto model = meta.find("model");
-  if (model == meta.end() || model->second != "lntl")
-    throw std::runtime_error(path + ": not an lntl checkpoint (model '" +
-                             (model == meta.end() ? std::string("?") : model->second) + "')");
+  check_checkpoint_kind(meta, "lntl", "an lntl checkpoint", path);
   f_.load_named(be, ts, path);
   g_.load_named(be, ts, path);
   bn_in_.load_stats(be, ts, path);

@@ -8,6 +8,7 @@
 #include "engine/ops/elementwise.h"
 #include "engine/ops/softmax_entropy.h"
 #include "engine/ops/softmax_xent.h"
+#include "engine/checkpoint_kind.h"
 #include "engine/safetensors.h"
 
 Mae::Mae(const Backend& be, int code_dim, uint64_t init_seed) : code_(code_dim) {
@@ -119,11 +120,10 @@ void Mae::save(const Backend& be, const std::string& path, const std::map<std::s
 void Mae::load(const Backend& be, const std::string& path) {
   std::map<std::string, std::string> meta;
   std::vector<NamedTensor> ts = load_safetensors(path, &meta);
-  if (meta["model"] != "mae")
-    throw std::runtime_error(path + (meta["model"].empty() ? ": has no model metadata, so it is not an MAE checkpoint"
-                                                           : ": is a '" + meta["model"] + "' checkpoint, not an MAE"));
-  if (meta["code"] != std::to_string(code_))
-    throw std::runtime_error(path + ": has code size " + meta["code"] + ", this MAE " + std::to_string(code_) +
+  check_checkpoint_kind(meta, "mae", "an MAE", path);
+  const int code = checkpoint_int(meta, "code", path);
+  if (code != code_)
+    throw std::runtime_error(path + ": has code size " + std::to_string(code) + ", this MAE " + std::to_string(code_) +
                              " (set --code to match)");
   ae_.load_named(be, ts, path);
   q_.load_named(be, ts, path);

@@ -180,13 +180,13 @@ TEST_CASE("forgetting study: hooks, CSV log, plot and reconstruction grid") {
   cfg.steps_per_phase = 20;
   cfg.eval_every = 10;
   cfg.fisher_samples = 32;
-  CfCsv csv(t / "metrics.csv");
+  CsvLog csv(t / "metrics.csv", kCfCsvHeader);
   std::vector<std::string> stages;
-  int last_done = 0;
+  int64_t last_done = 0;
   CfHooks hooks;
-  hooks.on_eval = [&](const CfPoint& p) { csv.append(p); };
-  hooks.on_model = [&](const std::string& stage, Cvae&) { stages.push_back(stage); };
-  hooks.on_step = [&](int done, int total, const std::string&) {
+  hooks.on_eval = [&](const CfPoint& p) { log_cf_point(csv, p); };
+  hooks.on_model = [&](const std::string& stage, Cvae&, const CfPoint&) { stages.push_back(stage); };
+  hooks.on_step = [&](int64_t done, int64_t total, const std::string&) {
     CHECK(done == last_done + 1);
     CHECK(total == cf_total_steps(cfg));
     last_done = done;
@@ -210,7 +210,7 @@ TEST_CASE("forgetting study: hooks, CSV log, plot and reconstruction grid") {
   // A stop request ends the study early and says so.
   hooks = {};
   int steps = 0;
-  hooks.on_step = [&](int, int, const std::string&) { ++steps; };
+  hooks.on_step = [&](int64_t, int64_t, const std::string&) { ++steps; };
   hooks.stop = [&] { return steps == 5; };
   CfResult cut = run_cf_study(be, tiny_vae(), cfg, {a, a, b, b}, hooks);
   CHECK_FALSE(cut.complete);
@@ -226,11 +226,12 @@ TEST_CASE("forgetting study: hooks, CSV log, plot and reconstruction grid") {
 }
 
 TEST_CASE("FashionMNIST loads through the IDX loader: synthetic gzip files and the real data") {
-  // A tiny gzipped split named like FashionMNIST's files: two 2x2 images, labels 9 and 3.
+  // A tiny gzipped split named like FashionMNIST's files: two 28x28 images, labels 9 and 3.
   TempDir t("cf_fashion");
   Bytes img, lab;
-  for (uint32_t v : {0x00000803u, 2u, 2u, 2u}) put_be32(img, v);
-  for (uint8_t v : {0, 255, 51, 102, 1, 2, 3, 4}) img.push_back(v);
+  for (uint32_t v : {0x00000803u, 2u, 28u, 28u}) put_be32(img, v);
+  for (uint8_t v : {0, 255, 51, 102}) img.push_back(v);
+  img.resize(img.size() + 2 * 784 - 4, 0);
   for (uint32_t v : {0x00000801u, 2u}) put_be32(lab, v);
   lab.push_back(9);
   lab.push_back(3);
@@ -238,7 +239,7 @@ TEST_CASE("FashionMNIST loads through the IDX loader: synthetic gzip files and t
   write_gz(t / "t10k-labels-idx1-ubyte.gz", lab);
   Dataset d = load_mnist_split(t.path.string(), false);
   CHECK(d.count == 2);
-  CHECK(d.dim() == 4);
+  CHECK(d.dim() == 784);
   CHECK(d.images[1] == 1.0f);
   CHECK(d.images[2] == doctest::Approx(0.2f));
   CHECK(d.labels == std::vector<int>{9, 3});

@@ -222,3 +222,11 @@ TEST_CASE("cli: run_guarded reports errors and turns the first SIGINT into a fla
   // The next guarded run starts with the flag cleared.
   CHECK(run_guarded("prog", [] { return interrupted() ? 1 : 0; }) == 0);
 }
+
+TEST_CASE("cli: a free-text flag without its value says a value is expected") {
+  std::string name;
+  Cli cli("prog", "test");
+  cli.add("name", &name, "any text");
+  Args a{"--name"};
+  CHECK_THROWS_WITH_AS(cli.parse(a.argc(), a.argv()), "--name: missing value (expected a value)", std::runtime_error);
+}

@@ -268,9 +268,6 @@ TEST_CASE("softmax cross-entropy: value, gradient, ignored rows, and softmax") {
   for (int r = 0; r < rows; ++r)
     CHECK(std::accumulate(probs.begin() + r * classes, probs.begin() + (r + 1) * classes, 0.0) ==
           doctest::Approx(1.0));
-  std::vector<int> bad = {0, 5, 0, 0, 0, 0};
-  CHECK_THROWS_WITH(cpu::softmax_xent(l.data(), bad.data(), rows, classes, 1.0f, nullptr, nullptr),
-                    doctest::Contains("out of range"));
 }
 
 TEST_CASE("Conv2d and BatchNorm layers: names, initialisation, parameter gradients") {

@@ -7,6 +7,7 @@
 #include "models/cvae.h"
 #include "models/cvae_sampling.h"
 #include "tests/gradcheck.h"
+#include "tests/temp_dir.h"
 
 namespace {
 CvaeConfig tiny_config() {
@@ -128,4 +129,27 @@ TEST_CASE("samples follow their label after training on separable classes") {
     for (int j = 0; j < cfg.x_dim; ++j) third[j * cfg.n_class / cfg.x_dim] += img[i * cfg.x_dim + j];
     CHECK(std::max_element(third.begin(), third.end()) - third.begin() == labels[i]);
   }
+}
+
+TEST_CASE("checkpoint metadata is bounded and whole before the model is built from it") {
+  TempDir t("cvae_meta");
+  const std::string path = t / "ck.safetensors";
+  auto config_with = [&](const std::string& key, const std::string& value) {
+    std::map<std::string, std::string> meta = {{"model", "cvae"}, {"z_dim", "8"}, {"n_class", "10"}};
+    meta[key] = value;
+    save_safetensors(path, {{"w", {1}, {0}}}, meta);
+    return cvae_config_of(path);
+  };
+  CHECK(config_with("z_dim", "8").z_dim == 8);
+  CHECK(config_with("n_class", "0").n_class == 0);
+  // 3000000 made sa_eval allocate 7 GB; 2000000000 overflowed 2 * z_dim; "8abc" was read as 8.
+  CHECK_THROWS_WITH_AS(config_with("z_dim", "3000000"), contains(path + ": metadata z_dim = 3000000 is outside 1..1024"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(config_with("z_dim", "2000000000"), contains("outside 1..1024"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(config_with("z_dim", "0"), contains("outside 1..1024"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(config_with("z_dim", "8abc"), contains("is not an integer ('8abc')"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(config_with("n_class", "-1"), contains("outside 0..1024"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(config_with("n_class", "99999999999"), contains("n_class"), std::runtime_error);
+  CHECK_THROWS_WITH_AS(config_with("encoder_label", "yes"), contains("encoder_label is 'yes', expected 0 or 1"),
+                       std::runtime_error);
 }

@@ -175,7 +175,7 @@ TEST_CASE("gpu dropout: element and channel groups, forward and backward") {
   }
 }
 
-TEST_CASE("gpu softmax cross-entropy (loss +=, gradient, ignored rows) and softmax") {
+TEST_CASE("gpu softmax cross-entropy (loss +=, gradient, ignored rows incl. labels >= classes) and softmax") {
   Backend be = gpu();
   std::mt19937 rng(305);
   for (int rows : {1, 37, 3000}) {
@@ -184,7 +184,7 @@ TEST_CASE("gpu softmax cross-entropy (loss +=, gradient, ignored rows) and softm
       const size_t n = static_cast<size_t>(rows) * classes;
       Vec l = rand_vec(rng, n, -8, 8);
       std::vector<int> labels(rows);
-      std::uniform_int_distribution<int> pick(-1, classes - 1);  // -1: ignored rows
+      std::uniform_int_distribution<int> pick(-1, classes);  // -1 and classes: ignored rows on both devices
       for (int& v : labels) v = pick(rng);
       const float scale = 1.0f / static_cast<float>(rows);
       Vec d(n), p(n);

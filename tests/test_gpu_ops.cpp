@@ -166,7 +166,7 @@ TEST_CASE("gpu concat_cols and slice_cols") {
   }
 }
 
-TEST_CASE("gpu onehot writes ones and zeros") {
+TEST_CASE("gpu onehot writes ones and zeros (all-zero rows for labels out of range, as on the CPU)") {
   Backend be = gpu();
   std::mt19937 rng(606);
   const int rows = 37, nclass = 10;
@@ -175,6 +175,8 @@ TEST_CASE("gpu onehot writes ones and zeros") {
   for (int& l : labels) l = pick(rng);
   labels[0] = 0;
   labels[rows - 1] = nclass - 1;
+  labels[5] = nclass;  // out of range: a zero row on both devices (engine/ops/concat.h)
+  labels[6] = -1;
   Vec out(rows * nclass);
   cpu::onehot(labels.data(), rows, nclass, out.data());
   Buffer<int> dl = to_dev(be, labels);

@@ -96,8 +96,8 @@ TEST_CASE("idx: truncated and oversized files name the file and the byte counts"
   Bytes long_pixels = kPixels;
   long_pixels.push_back(0);
   write_raw(t / "img2", images_file(3, 2, 3, long_pixels));
-  CHECK_THROWS_WITH_AS(load_idx_pair(t / "img2", t / "lab"), contains("expected 34 bytes, got 35"),
-                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(load_idx_pair(t / "img2", t / "lab"),
+                       contains("is longer than its header says: expected 34 bytes"), std::runtime_error);
   write_raw(t / "tiny", Bytes{0, 0, 8});
   CHECK_THROWS_WITH_AS(load_idx_pair(t / "tiny", t / "lab"), contains("truncated"), std::runtime_error);
 }
@@ -123,12 +123,59 @@ TEST_CASE("idx: wrong magic, count mismatch, bad labels, bad dims") {
 
 TEST_CASE("idx: load_mnist_split finds raw or .gz files and suggests fetch.sh otherwise") {
   TempDir t("idx_split");
-  write_gz(t / "train-images-idx3-ubyte.gz", images_file(3, 2, 3, kPixels));
+  write_gz(t / "train-images-idx3-ubyte.gz", images_file(3, 28, 28, Bytes(3 * 784, 7)));
   write_raw(t / "train-labels-idx1-ubyte", labels_file(kLabels));
-  check_small(load_mnist_split(t.path.string(), true));
+  const Dataset d = load_mnist_split(t.path.string(), true);
+  CHECK(d.count == 3);
+  CHECK(d.dim() == 784);
+  CHECK(d.labels == std::vector<int>{7, 0, 9});
   CHECK_THROWS_WITH_AS(load_mnist_split(t.path.string(), false), contains("bash data/fetch.sh"),
                        std::runtime_error);
   CHECK_THROWS_WITH_AS(load_mnist_split(t.path.string(), false), contains("t10k-images-idx3-ubyte"),
+                       std::runtime_error);
+}
+
+TEST_CASE("idx: load_mnist_split refuses images that are not 28x28, naming the file") {
+  // Every network reads 784 pixels: 14x14 images were read out of bounds, 56x56 ones silently cut.
+  for (uint32_t side : {14u, 56u}) {
+    TempDir t("idx_side");
+    write_raw(t / "t10k-images-idx3-ubyte", images_file(3, side, side, Bytes(3 * side * side, 1)));
+    write_raw(t / "t10k-labels-idx1-ubyte", labels_file(kLabels));
+    const std::string size = std::to_string(side) + "x" + std::to_string(side);
+    CHECK_THROWS_WITH_AS(load_mnist_split(t.path.string(), false),
+                         contains(t / "t10k-images-idx3-ubyte" + " holds " + size + " images"), std::runtime_error);
+    CHECK(load_idx_pair(t / "t10k-images-idx3-ubyte", t / "t10k-labels-idx1-ubyte").height == int(side));
+  }
+}
+
+TEST_CASE("idx: reads no further than the headers say") {
+  TempDir t("idx_bounded");
+  write_raw(t / "lab", labels_file(kLabels));
+  // A valid file followed by 64 GiB (sparse, so nothing is stored) fails at once instead of being read whole.
+  write_raw(t / "huge", images_file(3, 2, 3, kPixels));
+  fs::resize_file(t / "huge", 64ull << 30);
+  CHECK_THROWS_WITH_AS(load_idx_pair(t / "huge", t / "lab"), contains("longer than its header says"),
+                       std::runtime_error);
+  // Endless input: the magic is read and refused.
+  CHECK_THROWS_WITH_AS(load_idx_pair("/dev/zero", t / "lab"), contains("/dev/zero has IDX magic 0x00000000"),
+                       std::runtime_error);
+  // A gzip stream that expands far past its header: only the claimed bytes (plus one) are inflated.
+  gzFile f = gzopen((t / "bomb.gz").c_str(), "wb9");
+  REQUIRE(f != nullptr);
+  const Bytes header = images_file(3, 2, 3, kPixels), zeros(1 << 20, 0);
+  gzwrite(f, header.data(), unsigned(header.size()));
+  for (int i = 0; i < 64; ++i) gzwrite(f, zeros.data(), unsigned(zeros.size()));  // 64 MiB inflated
+  gzclose(f);
+  CHECK(fs::file_size(t / "bomb.gz") < (1u << 20));
+  CHECK_THROWS_WITH_AS(load_idx_pair(t / "bomb.gz", t / "lab"), contains("longer than its header says"),
+                       std::runtime_error);
+  // Labels are checked against the image count before their payload is read.
+  write_raw(t / "img", images_file(3, 2, 3, kPixels));
+  write_raw(t / "lab_huge", labels_file(kLabels));
+  fs::resize_file(t / "lab_huge", 64ull << 30);
+  CHECK_THROWS_WITH_AS(load_idx_pair(t / "img", t / "lab_huge"), contains("longer than its header says"),
+                       std::runtime_error);
+  CHECK_THROWS_WITH_AS(load_idx_pair(t.path.string(), t / "lab"), contains(t.path.string() + " is a folder"),
                        std::runtime_error);
 }
 
@@ -175,4 +222,18 @@ TEST_CASE("idx: the real MNIST and FashionMNIST test splits, where fetched") {
     CHECK(lo == 0.0f);
     CHECK(hi == 1.0f);
   }
+}
+
+TEST_CASE("idx: slice takes examples [begin, end)") {
+  Dataset d;
+  d.count = 4; d.height = 1; d.width = 2;
+  d.images = {0, 0, 1, 1, 2, 2, 3, 3};
+  d.labels = {5, 6, 7, 8};
+  const Dataset s = slice(d, 1, 3);
+  CHECK(s.count == 2);
+  CHECK(s.images == std::vector<float>{1, 1, 2, 2});
+  CHECK(s.labels == std::vector<int>{6, 7});
+  CHECK(slice(d, 4, 4).count == 0);
+  CHECK_THROWS_AS(slice(d, 3, 2), std::runtime_error);
+  CHECK_THROWS_AS(slice(d, 0, 5), std::runtime_error);
 }

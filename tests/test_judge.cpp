@@ -10,6 +10,7 @@
 #include "engine/ops/softmax_xent.h"
 #include "models/cvae.h"
 #include "experiments/audit/cvae_audit.h"
+#include "experiments/audit/no_digit.h"
 #include "models/judge.h"
 #include "tests/blob_digits.h"
 #include "tests/gradcheck.h"
@@ -138,24 +139,32 @@ TEST_CASE("judge: loading another model's checkpoint fails with a clear error") 
   Judge judge(be, 3);
   CHECK_THROWS_WITH(judge.load(be, dir / "cvae.safetensors"), contains("is a 'cvae' checkpoint, not a judge"));
 
-  // No metadata at all: the missing tensor is named.
+  // No metadata at all: not taken for a judge.
   save_safetensors(dir / "bare.safetensors", {{"something", {2}, {1.0f, 2.0f}}});
-  CHECK_THROWS_WITH(judge.load(be, dir / "bare.safetensors"), contains("has no tensor conv1.weight"));
+  CHECK_THROWS_WITH(judge.load(be, dir / "bare.safetensors"), contains("has no 'model' metadata"));
 }
 
 // The audit wiring on real-sized models (untrained, so no accuracy is expected): every digit gets its
 // samples, the forgotten flags follow the list, the summaries are probabilities and entropies, the
-// same seed gives the same audit (before/after tables compare like with like), the report files appear,
-// and a named judge that does not exist is an error while the default one may be absent.
-TEST_CASE("audit of a CVAE by the judge: shape, ranges, reproducibility, report files") {
+// 11-way reading splits every digit's samples into itself / no digit / another digit, the same seed
+// gives the same audit (before/after tables compare like with like), the report files appear with the
+// verdict last, and a named judge that does not exist is an error while the default one may be absent.
+TEST_CASE("audit of a CVAE by the judges: shape, ranges, reproducibility, report files") {
   Backend be = make_backend("cpu", 4);
   Cvae model(be, CvaeConfig{}, 5);
-  Judge judge(be, 6);
-  AuditResult a = audit_cvae(be, model, judge, 7, {0, 3}, 99);
-  AuditResult b = audit_cvae(be, model, judge, 7, {0, 3}, 99);
-  REQUIRE(a.classes.size() == 10);
+  AuditJudges judges;
+  judges.digits = std::make_unique<Judge>(be, 6);
+  judges.no_digit = std::make_unique<Judge>(be, 8, 11);
+  Judge& judge = *judges.digits;
+  const std::vector<ClassAudit> a = audit_cvae(be, model, judges, 7, {0, 3}, 99);
+  const std::vector<ClassAudit> b = audit_cvae(be, model, judges, 7, {0, 3}, 99);
+  REQUIRE(a.size() == 10);
   for (int d = 0; d < 10; ++d) {
-    const ClassAudit& c = a.classes[d];
+    const ClassAudit& c = a[d];
+    CHECK(c.scored);
+    CHECK(c.read);
+    CHECK(c.as_self + c.as_none + c.as_other == doctest::Approx(1.0f));
+    CHECK(c.as_self == b[d].as_self);
     CHECK(c.digit == d);
     CHECK(c.samples == 7);
     CHECK(c.forgotten == (d == 0 || d == 3));
@@ -163,8 +172,8 @@ TEST_CASE("audit of a CVAE by the judge: shape, ranges, reproducibility, report 
     CHECK(c.mean_prob <= 1.0f);
     CHECK(c.mean_entropy >= 0.0f);
     CHECK(c.mean_entropy <= std::log(10.0f) + 1e-5f);
-    CHECK(c.accuracy == b.classes[d].accuracy);
-    CHECK(c.mean_entropy == b.classes[d].mean_entropy);
+    CHECK(c.accuracy == b[d].accuracy);
+    CHECK(c.mean_entropy == b[d].mean_entropy);
   }
   std::vector<ClassAudit> gray = judge_on_gray(be, judge, 10, {0, 3});
   REQUIRE(gray.size() == 10);
@@ -178,21 +187,25 @@ TEST_CASE("audit of a CVAE by the judge: shape, ranges, reproducibility, report 
   }
   CHECK(total == doctest::Approx(1.0f).epsilon(1e-4));
   TempDir dir("audit_report");
-  report_audit(a.classes, b.classes, gray, dir.path.string());
+  const Verdict v = report_audit(a, b, gray, dir.path.string());
+  CHECK(v.judged);
   CHECK(std::filesystem::exists(dir / "audit.md"));
+  CHECK(std::filesystem::exists(dir / "verdict.txt"));
   {
     std::ifstream in(dir / "audit.md");
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     CHECK(text.find("reads it as a " + std::to_string(read_as) + " ") != std::string::npos);
+    CHECK(text.find("before: as itself | no digit | other digit |") != std::string::npos);
+    CHECK(text.rfind("Verdict") > text.rfind("Yardstick"));  // the verdict comes last
   }
   CHECK(std::filesystem::exists(dir / "audit.csv"));
   // One model alone (sa_eval without --before): a single table, no "after" rows in the CSV.
   TempDir single("audit_single");
-  report_audit(a.classes, {}, gray, single.path.string());
+  report_audit(a, {}, gray, single.path.string());
   std::ifstream md(single / "audit.md");
   std::string header;
   std::getline(md, header);
-  CHECK(header.find("judge acc") != std::string::npos);
+  CHECK(header.find("| acc | p(digit) | entropy | as itself |") != std::string::npos);
   std::ifstream csv(single / "audit.csv");
   int rows = 0;
   for (std::string line; std::getline(csv, line);) rows += line.find(",after,") != std::string::npos ? 100 : 1;
@@ -200,4 +213,64 @@ TEST_CASE("audit of a CVAE by the judge: shape, ranges, reproducibility, report 
 
   CHECK(load_judge(be, dir / "absent.safetensors", false) == nullptr);
   CHECK_THROWS_WITH(load_judge(be, dir / "absent.safetensors", true), contains("no such judge checkpoint"));
+  // The class count travels in the checkpoint; a judge of the wrong kind for its flag is refused.
+  judges.no_digit->save(be, dir / "j11.safetensors");
+  CHECK(Judge::classes_in(dir / "j11.safetensors") == 11);
+  CHECK(load_judge(be, dir / "j11.safetensors", true)->classes() == 11);
+  CHECK_THROWS_WITH(load_audit_judges(be, dir / "j11.safetensors", ""), contains("11-class judge where a 10"));
+  CHECK_THROWS_WITH(judge.load(be, dir / "j11.safetensors"), contains("11-class judge, not 10"));
+}
+
+// The 11-way judge on tiny synthetic data: blob "digits" plus the featureless generator's images as
+// class 10. After a short run it must read held-out featureless images (another seed) as "no digit" and
+// the blobs as their own class, also when they are weakened onto gray, which a judge that lumped every
+// faint image into "no digit" would not.
+TEST_CASE("11-way judge: learns \"no digit\" for featureless images and keeps weak digits") {
+  Backend be = make_backend("cpu", 21);
+  Dataset train = blob_dataset(600, 3), test = blob_dataset(200, 4);
+  Judge judge(be, 22, 11);
+  NoDigitBatcher batcher(be, train, 32, 23);
+  for (int step = 0; step < 250; ++step) {
+    batcher.next(be);
+    judge.train_step(be, batcher.x(), batcher.labels(), 32, 2e-3f, nullptr);
+  }
+  const std::vector<HeldOutRow> rows = judge_held_out(be, judge, test, 24, 40);
+  REQUIRE(rows.size() == 6 + static_cast<size_t>(Featureless::kCount) + 1);
+  for (const HeldOutRow& r : rows) INFO(r.name << ": " << r.rate);
+  CHECK(rows[0].rate >= 0.9);       // clean blobs
+  CHECK(rows[4].rate >= 0.9);       // blobs at x0.5 on mid-gray
+  CHECK(rows.back().rate >= 0.9);   // featureless, all kinds -> no digit
+  TempDir dir("held_out");
+  const std::string md = write_held_out(rows, dir.path.string());
+  CHECK(md.find("featureless, all kinds -> no digit") != std::string::npos);
+  CHECK(std::filesystem::exists(dir / "held_out.csv"));
+
+  // A 10-class judge has no "no digit" rows to report.
+  Judge ten(be, 25);
+  CHECK(judge_held_out(be, ten, test, 24, 40).size() == 6);
+}
+
+TEST_CASE("featureless images and weakened digits stay in [0,1]; flat is flat, weakened keeps its shape") {
+  std::mt19937_64 rng(31);
+  std::vector<float> img(784);
+  for (int k = 0; k < static_cast<int>(Featureless::kCount); ++k)
+    for (int rep = 0; rep < 20; ++rep) {
+      draw_featureless(rng, static_cast<Featureless>(k), img.data());
+      CHECK(*std::min_element(img.begin(), img.end()) >= 0.0f);
+      CHECK(*std::max_element(img.begin(), img.end()) <= 1.0f);
+      if (static_cast<Featureless>(k) == Featureless::Flat)
+        CHECK(*std::min_element(img.begin(), img.end()) == *std::max_element(img.begin(), img.end()));
+    }
+  Dataset blobs = blob_dataset(1, 5);
+  for (int rep = 0; rep < 20; ++rep) {
+    std::vector<float> w = blobs.images;
+    weaken_digit(rng, w.data());
+    CHECK(*std::min_element(w.begin(), w.end()) >= 0.0f);
+    CHECK(*std::max_element(w.begin(), w.end()) <= 1.0f);
+    // The square (value 1 in the original) stays brighter than the mean of the rest.
+    double in = 0, out = 0;
+    int n_in = 0;
+    for (int i = 0; i < 784; ++i) (blobs.images[i] == 1.0f ? (++n_in, in) : out) += w[i];
+    CHECK(in / n_in > out / (784 - n_in));
+  }
 }

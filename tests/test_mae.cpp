@@ -201,11 +201,11 @@ TEST_CASE("MAE study: bad sets are refused, CSV, plot, grid and summary are writ
   MaeStudyConfig c = t.cfg;
   c.warmup_epochs = 1;
   c.epochs = 1;
-  MaeCsv csv(dir / "metrics.csv");
+  CsvLog csv(dir / "metrics.csv", kMaeCsvHeader);
   MaeHooks hooks;
-  int steps_seen = 0;
-  hooks.on_eval = [&](const MaeEval& e) { csv.append(e); };
-  hooks.on_step = [&](int done, int total, const std::string&) {
+  int64_t steps_seen = 0;
+  hooks.on_eval = [&](const MaeEval& e) { log_mae_eval(csv, e); };
+  hooks.on_step = [&](int64_t done, int64_t total, const std::string&) {
     steps_seen = done;
     CHECK(total == mae_total_steps(c, 600, 540, 60));
   };
@@ -223,7 +223,7 @@ TEST_CASE("MAE study: bad sets are refused, CSV, plot, grid and summary are writ
   std::ifstream in(dir / "metrics.csv");
   std::string header, line;
   std::getline(in, header);
-  CHECK(header == MaeCsv::kHeader);
+  CHECK(header == kMaeCsvHeader);
   int rows = 0;
   while (std::getline(in, line)) ++rows;
   CHECK(rows == 3);  // warmup, learn, unlearn

@@ -208,3 +208,51 @@ TEST_CASE("safetensors: save refuses inconsistent tensors and leaves no temp fil
   CHECK_FALSE(fs::exists(path));
   CHECK_FALSE(fs::exists(path + ".tmp"));
 }
+
+TEST_CASE("safetensors: reads no further than the header says") {
+  TempDir t("st_bounded");
+  const std::string path = t / "ck.safetensors";
+  // Endless input: the length field reads 0 and is refused at once.
+  CHECK_THROWS_WITH_AS(load_safetensors("/dev/zero"), contains("/dev/zero: bad header length 0"), std::runtime_error);
+  // A valid file followed by 64 GiB (sparse, so nothing is stored) fails without being read whole.
+  save_safetensors(path, sample());
+  fs::resize_file(path, 64ull << 30);
+  CHECK_THROWS_WITH_AS(load_safetensors(path), contains("unaccounted"), std::runtime_error);
+  // A header claiming 99 MB of JSON in a short file, and data offsets far past the end of the file.
+  spit(path, file_with_header(std::string(100, ' '), "").replace(0, 8, std::string("\x00\x00\x30\x06\x00\x00\x00\x00", 8)));
+  CHECK_THROWS_WITH_AS(load_safetensors(path), contains("exceeds the file size"), std::runtime_error);
+  spit(path, file_with_header("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],"
+                              "\"data_offsets\":[0,1000000000000000000]}}", floats({1})));
+  CHECK_THROWS_WITH_AS(load_safetensors(path), contains("outside the 4-byte data section"), std::runtime_error);
+}
+
+TEST_CASE("safetensors: a folder, an empty name and a name that is not UTF-8 are refused, naming the file") {
+  TempDir t("st_names");
+  CHECK_THROWS_WITH_AS(load_safetensors(t.path.string()), contains(t.path.string() + " is a folder"),
+                       std::runtime_error);
+  const std::string path = t / "bad.safetensors";
+  spit(path, file_with_header("{\"\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", floats({1})));
+  CHECK_THROWS_WITH_AS(load_safetensors(path), contains(path + ": a tensor has an empty name"), std::runtime_error);
+  for (const char* name : {"\xff", "w\xc3", "\xc0\xaf", "\xed\xa0\x80"}) {  // bad byte, cut, overlong, surrogate
+    CAPTURE(name);
+    spit(path, file_with_header(std::string("{\"") + name + "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}",
+                                floats({1})));
+    CHECK_THROWS_WITH_AS(load_safetensors(path), contains("not valid UTF-8"), std::runtime_error);
+  }
+  // Well-formed multi-byte names load.
+  spit(path, file_with_header("{\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\":{\"dtype\":\"F32\",\"shape\":[1],"
+                              "\"data_offsets\":[0,4]}}", floats({1})));
+  CHECK(load_safetensors(path)[0].name == "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80");
+}
+
+TEST_CASE("safetensors: a temp file left by a killed run is replaced, never written through") {
+  TempDir t("st_stale_tmp");
+  const std::string path = t / "ck.safetensors", victim = t / "victim";
+  spit(victim, "someone else's file");
+  fs::create_symlink(victim, path + ".tmp");
+  save_safetensors(path, sample());
+  CHECK(slurp(victim) == "someone else's file");
+  CHECK(fs::is_regular_file(fs::symlink_status(path)));
+  CHECK_FALSE(fs::exists(fs::symlink_status(path + ".tmp")));
+  CHECK(load_safetensors(path).size() == sample().size());
+}

@@ -1,11 +1,16 @@
 // The batched Fisher against a per-sample loop, the audit summary, and the forgetting loop on a tiny model.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <map>
+
 #include "engine/adam.h"
 #include "engine/batcher.h"
 #include "experiments/audit/audit.h"
 #include "models/cvae_fisher.h"
 #include "models/cvae_sampling.h"
+#include "experiments/selective_amnesia/fisher_cache.h"
 #include "experiments/selective_amnesia/selective_amnesia.h"
 #include "tests/gradcheck.h"
 #include "tests/temp_dir.h"
@@ -82,13 +87,50 @@ TEST_CASE("forgetting loop turns the forgotten class to noise and keeps the othe
   CHECK(std::fabs(own_third_contrast(be, model, 2)) < 0.2);
 }
 
-TEST_CASE("a saved Fisher loads for its own weights only") {
+TEST_CASE("a saved Fisher loads for its own weights and sample count only") {
   Backend be = make_backend("cpu", 3);
   TempDir dir("fisher_fingerprint");
   Cvae model(be, tiny_cvae_config(), 1), other(be, tiny_cvae_config(), 2);
   Buffer<float> f = cvae_fisher(be, model, {0, 1, 2}, 20, 8);
   save_fisher(be, model, f, dir / "fisher.safetensors", 20);
-  std::vector<float> back = load_fisher(be, model, dir / "fisher.safetensors").download(be);
+  std::vector<float> back = load_fisher(be, model, dir / "fisher.safetensors", 20).download(be);
   CHECK(back == f.download(be));
-  CHECK_THROWS_AS(load_fisher(be, other, dir / "fisher.safetensors"), StaleFisher);
+  CHECK_THROWS_AS(load_fisher(be, other, dir / "fisher.safetensors", 20), StaleFisher);
+  CHECK_THROWS_WITH_AS(load_fisher(be, model, dir / "fisher.safetensors", 50),
+                       contains("averages 20 samples, not the 50 asked for"), StaleFisher);
+}
+
+TEST_CASE("the cached Fisher is recomputed when another sample count is asked for") {
+  Backend be = make_backend("cpu", 3);
+  TempDir dir("fisher_cache_samples");
+  Cvae model(be, tiny_cvae_config(), 1);
+  const std::string model_path = dir / "cvae.safetensors", cached = dir / "fisher.safetensors";
+  model.save(be, model_path, {});
+  cached_model_fisher(be, model, model_path, "", 20);
+  std::map<std::string, std::string> meta;
+  load_safetensors(cached, &meta);
+  CHECK(meta["samples"] == "20");
+  cached_model_fisher(be, model, model_path, "", 30);  // used to load the 20-sample file
+  load_safetensors(cached, &meta);
+  CHECK(meta["samples"] == "30");
+  // A Fisher named explicitly is never replaced: a mismatch is an error.
+  CHECK_THROWS_AS(cached_model_fisher(be, model, model_path, cached, 40), StaleFisher);
+}
+
+TEST_CASE("VAE checkpoints: the programs that forget or audit digits refuse them; the Fisher needs classes") {
+  Backend be = make_backend("cpu", 3);
+  TempDir dir("vae_refused");
+  CvaeConfig vae = tiny_cvae_config();
+  vae.n_class = 0;
+  Cvae model(be, vae, 1);
+  model.save(be, dir / "vae.safetensors", {});
+  CHECK(cvae_config_of(dir / "vae.safetensors").n_class == 0);
+  CHECK_THROWS_WITH_AS(conditional_cvae_config_of(dir / "vae.safetensors"),
+                       contains(dir / "vae.safetensors" + ": is an unconditional VAE"), std::runtime_error);
+  // The Fisher of a VAE's own samples needs no class; a CVAE's needs at least one, each in range.
+  std::vector<float> f = cvae_fisher(be, model, {}, 10, 4).download(be);
+  CHECK(std::all_of(f.begin(), f.end(), [](float v) { return std::isfinite(v) && v >= 0; }));
+  Cvae cvae(be, tiny_cvae_config(), 1);
+  CHECK_THROWS_WITH_AS(cvae_fisher(be, cvae, {}, 10, 4), contains("no classes"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(cvae_fisher(be, cvae, {0, 3}, 10, 4), contains("class 3"), std::invalid_argument);
 }

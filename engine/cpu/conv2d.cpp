@@ -2,11 +2,12 @@
 // the gemm dispatcher; these loops only move data, so they are written to stream through memory:
 // each im2col row is filled plane by plane with the padding handled by a precomputed valid range
 // instead of a bounds test per element.
+#include "engine/ops/conv2d.h"
+
 #include <algorithm>
 #include <cstring>
 
 #include "engine/cpu/lane_sum.h"
-#include "engine/ops/conv2d.h"
 
 namespace cpu {
 
@@ -23,7 +24,55 @@ inline void valid_range(int size, int out, int stride, int pad, int kk, int& lo,
 }
 }  // namespace
 
+namespace {
+// im2col for a stride-1 "same" convolution (OW == W): within a column-matrix row, the taps of all valid
+// output rows are ONE contiguous run of the input plane shifted by (ki - pad) rows and (kj - pad)
+// columns, so each (row, image) is one copy plus zeros at the borders, instead of a copy per output row.
+void im2col_same(const float* x, const ConvGeom& g, float* col) {
+  const int oh = g.oh(), ow = g.ow();
+  const int64_t ohw = static_cast<int64_t>(oh) * ow, cols = g.col_cols(), plane = static_cast<int64_t>(g.h) * g.w;
+  for (int c = 0; c < g.c_in; ++c)
+    for (int ki = 0; ki < g.k; ++ki) {
+      int y_lo, y_hi;
+      valid_range(g.h, oh, 1, g.pad, ki, y_lo, y_hi);
+      for (int kj = 0; kj < g.k; ++kj) {
+        int x_lo, x_hi;
+        valid_range(g.w, ow, 1, g.pad, kj, x_lo, x_hi);
+        const int shift = kj - g.pad;
+        float* row = col + ((static_cast<int64_t>(c) * g.k + ki) * g.k + kj) * cols;
+        for (int n = 0; n < g.n; ++n) {
+          float* out = row + n * ohw;
+          if (y_hi < y_lo || x_hi < x_lo) {
+            std::memset(out, 0, sizeof(float) * ohw);
+            continue;
+          }
+          // The padding rows are a row or two: inline fills, not a library call each.
+          std::fill_n(out, static_cast<int64_t>(y_lo) * ow, 0.0f);
+          std::fill_n(out + static_cast<int64_t>(y_hi + 1) * ow, static_cast<int64_t>(oh - 1 - y_hi) * ow, 0.0f);
+          // out[oy * ow + ox] = plane[(oy + ki - pad) * W + ox + shift] over the valid rows; the run starts
+          // and ends inside the plane once the first / last `shift` positions are left out.
+          const float* src =
+              x + (static_cast<int64_t>(n) * g.c_in + c) * plane + static_cast<int64_t>(y_lo + ki - g.pad) * g.w;
+          float* dst = out + static_cast<int64_t>(y_lo) * ow;
+          const int64_t run = static_cast<int64_t>(y_hi - y_lo + 1) * ow;
+          const int64_t lo = std::max(0, -shift), hi = run - std::max(0, shift);
+          for (int64_t j = 0; j < lo; ++j) dst[j] = 0.0f;
+          std::memcpy(dst + lo, src + lo + shift, sizeof(float) * (hi - lo));
+          for (int64_t j = hi; j < run; ++j) dst[j] = 0.0f;
+          // Taps that fell off the left or right edge read the neighbouring row in the run: zero them.
+          for (int oy = y_lo; oy <= y_hi; ++oy) {
+            float* o = out + static_cast<int64_t>(oy) * ow;
+            for (int ox = 0; ox < x_lo; ++ox) o[ox] = 0.0f;
+            for (int ox = x_hi + 1; ox < ow; ++ox) o[ox] = 0.0f;
+          }
+        }
+      }
+    }
+}
+}  // namespace
+
 void im2col(const float* x, ConvGeom g, float* col) {
+  if (g.stride == 1 && g.ow() == g.w) return im2col_same(x, g, col);
   const int oh = g.oh(), ow = g.ow(), s = g.stride;
   const int64_t ohw = static_cast<int64_t>(oh) * ow, cols = g.col_cols(), plane = static_cast<int64_t>(g.h) * g.w;
   for (int c = 0; c < g.c_in; ++c)

@@ -8,7 +8,7 @@ void ewc_penalty_and_grad(const float* theta, const float* theta_star, const flo
   for (int64_t i = 0; i < n; ++i) {
     float d = theta[i] - theta_star[i];
     penalty += static_cast<double>(fisher[i]) * d * d;
-    grad[i] += 2.0f * lambda * fisher[i] * d;
+    if (grad) grad[i] += 2.0f * lambda * fisher[i] * d;
   }
   if (penalty_sum) *penalty_sum += static_cast<float>(lambda * penalty);
 }

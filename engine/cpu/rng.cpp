@@ -1,12 +1,16 @@
+#include "engine/ops/rng.h"
+
 #include <cmath>
 #include <cstdint>
 
-#include "engine/ops/rng.h"
+#include "engine/cpu/thread_pool.h"
 
 namespace cpu {
 
 namespace {
-struct Words { uint32_t x[4]; };
+struct Words {
+  uint32_t x[4];
+};
 
 // Philox4x32-10 (Salmon et al., SC'11): a keyed bijection of the counter, so any element can be
 // generated independently of the others and runs replay exactly.
@@ -29,17 +33,24 @@ Words philox(uint64_t counter, uint64_t seed) {
 }
 }  // namespace
 
+// Element i depends on its counter alone, so the pool splits the elements with every value unchanged.
+constexpr int64_t kMinPart = 4096;
+
 void uniform(float* x, int64_t n, uint64_t seed, uint64_t offset) {
-  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(philox(offset + i, seed).x[0] >> 8) * 0x1.0p-24f;
+  parallel_range(n, kMinPart, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) x[i] = static_cast<float>(philox(offset + i, seed).x[0] >> 8) * 0x1.0p-24f;
+  });
 }
 
 void normal(float* x, int64_t n, uint64_t seed, uint64_t offset) {
-  for (int64_t i = 0; i < n; ++i) {
-    Words w = philox(offset + i, seed);
-    double u1 = (static_cast<double>(w.x[0]) + 1.0) * 0x1.0p-32;  // (0, 1]: log is finite
-    double u2 = static_cast<double>(w.x[1]) * 0x1.0p-32;
-    x[i] = static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
-  }
+  parallel_range(n, kMinPart, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i) {
+      Words w = philox(offset + i, seed);
+      double u1 = (static_cast<double>(w.x[0]) + 1.0) * 0x1.0p-32;  // (0, 1]: log is finite
+      double u2 = static_cast<double>(w.x[1]) * 0x1.0p-32;
+      x[i] = static_cast<float>(std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2));
+    }
+  });
 }
 
 }  // namespace cpu

@@ -7,10 +7,5 @@ struct AdamHyper {
   float lr = 1e-4f, beta1 = 0.9f, beta2 = 0.999f, eps = 1e-8f, weight_decay = 0.0f;
 };
 
-namespace cpu { void adam_step(float* p, const float* g, float* m, float* v, int64_t n, AdamHyper h, int step); }
-namespace cuda { void adam_step(float* p, const float* g, float* m, float* v, int64_t n, AdamHyper h, int step); }
-
 // step counts from 1 (bias correction).
-inline void adam_step(const Backend& be, float* p, const float* g, float* m, float* v, int64_t n, AdamHyper h, int step) {
-  AMNESIA_DISPATCH(be, adam_step, p, g, m, v, n, h, step);
-}
+AMNESIA_OP(adam_step, float* p, const float* g, float* m, float* v, int64_t n, AdamHyper h, int step)

@@ -3,12 +3,7 @@
 #include <cstdint>
 #include "engine/backend.h"
 
-namespace cpu { void bce_logits(const float* logits, const float* target, int64_t n, float scale, float* dlogits, float* loss_sum); }
-namespace cuda { void bce_logits(const float* logits, const float* target, int64_t n, float scale, float* dlogits, float* loss_sum); }
-
 // Adds scale * sum_i BCE(sigmoid(l_i), t_i) to *loss_sum (device scalar, may be null) and, when dlogits
 // is not null, writes dlogits_i = scale * (sigmoid(l_i) - t_i).
-inline void bce_logits(const Backend& be, const float* logits, const float* target, int64_t n, float scale,
-                       float* dlogits, float* loss_sum) {
-  AMNESIA_DISPATCH(be, bce_logits, logits, target, n, scale, dlogits, loss_sum);
-}
+AMNESIA_OP(bce_logits, const float* logits, const float* target, int64_t n, float scale, float* dlogits,
+           float* loss_sum)

@@ -4,21 +4,8 @@
 
 enum class Act { None, ReLU, Sigmoid, Tanh };
 
-namespace cpu {
-void bias_act_fwd(float* y, const float* bias, int rows, int cols, Act act);
-void bias_act_bwd(float* dy, const float* y, float* dbias, int rows, int cols, Act act);
-}
-namespace cuda {
-void bias_act_fwd(float* y, const float* bias, int rows, int cols, Act act);
-void bias_act_bwd(float* dy, const float* y, float* dbias, int rows, int cols, Act act);
-}
-
 // y[r,c] = act(y[r,c] + bias[c]) in place; bias may be null.
-inline void bias_act_fwd(const Backend& be, float* y, const float* bias, int rows, int cols, Act act) {
-  AMNESIA_DISPATCH(be, bias_act_fwd, y, bias, rows, cols, act);
-}
+AMNESIA_OP(bias_act_fwd, float* y, const float* bias, int rows, int cols, Act act)
 // dy <- dy * act'(.) in place, written in terms of the forward output y;
 // dbias[c] += sum_r dy[r,c] (after the activation's derivative) when dbias is not null.
-inline void bias_act_bwd(const Backend& be, float* dy, const float* y, float* dbias, int rows, int cols, Act act) {
-  AMNESIA_DISPATCH(be, bias_act_bwd, dy, y, dbias, rows, cols, act);
-}
+AMNESIA_OP(bias_act_bwd, float* dy, const float* y, float* dbias, int rows, int cols, Act act)

@@ -2,32 +2,13 @@
 #pragma once
 #include "engine/backend.h"
 
-namespace cpu {
-void concat_cols(const float* a, int ca, const float* b, int cb, int rows, float* out);
-void slice_cols(const float* src, int csrc, int offset, int ncols, int rows, float* dst);
-void onehot(const int* labels, int rows, int nclass, float* out);
-void gather_rows(const float* src, int cols, const int* idx, int rows, float* dst);
-}
-namespace cuda {
-void concat_cols(const float* a, int ca, const float* b, int cb, int rows, float* out);
-void slice_cols(const float* src, int csrc, int offset, int ncols, int rows, float* dst);
-void onehot(const int* labels, int rows, int nclass, float* out);
-void gather_rows(const float* src, int cols, const int* idx, int rows, float* dst);
-}
-
 // out[r] = [a[r] | b[r]], out is rows x (ca + cb).
-inline void concat_cols(const Backend& be, const float* a, int ca, const float* b, int cb, int rows, float* out) {
-  AMNESIA_DISPATCH(be, concat_cols, a, ca, b, cb, rows, out);
-}
+AMNESIA_OP(concat_cols, const float* a, int ca, const float* b, int cb, int rows, float* out)
 // dst[r] = src[r, offset : offset + ncols]; the backward of concat_cols.
-inline void slice_cols(const Backend& be, const float* src, int csrc, int offset, int ncols, int rows, float* dst) {
-  AMNESIA_DISPATCH(be, slice_cols, src, csrc, offset, ncols, rows, dst);
-}
-// out[r, c] = (labels[r] == c); labels must lie in [0, nclass).
-inline void onehot(const Backend& be, const int* labels, int rows, int nclass, float* out) {
-  AMNESIA_DISPATCH(be, onehot, labels, rows, nclass, out);
-}
+AMNESIA_OP(slice_cols, const float* src, int csrc, int offset, int ncols, int rows, float* dst)
+// out[r, c] = (labels[r] == c). A label outside [0, nclass) gives an all-zero row on both devices (the
+// labels live on the device, where a kernel cannot throw; the data loaders and the digit-list parser
+// reject such labels before they get there).
+AMNESIA_OP(onehot, const int* labels, int rows, int nclass, float* out)
 // dst[r] = src[idx[r]]: assembles a batch from a dataset resident on the device.
-inline void gather_rows(const Backend& be, const float* src, int cols, const int* idx, int rows, float* dst) {
-  AMNESIA_DISPATCH(be, gather_rows, src, cols, idx, rows, dst);
-}
+AMNESIA_OP(gather_rows, const float* src, int cols, const int* idx, int rows, float* dst)

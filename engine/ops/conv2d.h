@@ -35,43 +35,18 @@ struct ConvGeom {
   int64_t workspace_floats() const { return (col_rows() + c_out) * col_cols(); }
 };
 
-namespace cpu {
-void im2col(const float* x, ConvGeom g, float* col);
-void col2im(const float* col, ConvGeom g, float* dx);
-void cnhw_to_nchw(const float* src, const float* bias, int n, int c, int hw, float* dst);
-void nchw_to_cnhw(const float* src, int n, int c, int hw, float* dst);
-void row_sums_add(const float* src, int rows, int64_t cols, float* dst);
-}
-namespace cuda {
-void im2col(const float* x, ConvGeom g, float* col);
-void col2im(const float* col, ConvGeom g, float* dx);
-void cnhw_to_nchw(const float* src, const float* bias, int n, int c, int hw, float* dst);
-void nchw_to_cnhw(const float* src, int n, int c, int hw, float* dst);
-void row_sums_add(const float* src, int rows, int64_t cols, float* dst);
-}
-
 // col [C_in*k*k, N*OH*OW] from x [N, C_in, H, W]; row r = (c, ki, kj), column j = (n, oh, ow);
 // taps that fall in the zero padding read 0.
-inline void im2col(const Backend& be, const float* x, const ConvGeom& g, float* col) {
-  AMNESIA_DISPATCH(be, im2col, x, g, col);
-}
+AMNESIA_OP(im2col, const float* x, ConvGeom g, float* col)
 // The adjoint of im2col: dx [N, C_in, H, W] = sum of every column entry that read that pixel.
 // dx is overwritten (not accumulated).
-inline void col2im(const Backend& be, const float* col, const ConvGeom& g, float* dx) {
-  AMNESIA_DISPATCH(be, col2im, col, g, dx);
-}
+AMNESIA_OP(col2im, const float* col, ConvGeom g, float* dx)
 // dst[n, c, p] = src[c, n, p] + bias[c] (bias may be null); dst is N x C x HW.
-inline void cnhw_to_nchw(const Backend& be, const float* src, const float* bias, int n, int c, int hw, float* dst) {
-  AMNESIA_DISPATCH(be, cnhw_to_nchw, src, bias, n, c, hw, dst);
-}
+AMNESIA_OP(cnhw_to_nchw, const float* src, const float* bias, int n, int c, int hw, float* dst)
 // dst[c, n, p] = src[n, c, p]; dst is C x N x HW.
-inline void nchw_to_cnhw(const Backend& be, const float* src, int n, int c, int hw, float* dst) {
-  AMNESIA_DISPATCH(be, nchw_to_cnhw, src, n, c, hw, dst);
-}
+AMNESIA_OP(nchw_to_cnhw, const float* src, int n, int c, int hw, float* dst)
 // dst[r] += sum_j src[r, j] for a rows x cols matrix (the bias gradient from the channel-major dT).
-inline void row_sums_add(const Backend& be, const float* src, int rows, int64_t cols, float* dst) {
-  AMNESIA_DISPATCH(be, row_sums_add, src, rows, cols, dst);
-}
+AMNESIA_OP(row_sums_add, const float* src, int rows, int64_t cols, float* dst)
 
 namespace conv_detail {
 // gemm takes int sizes; a column matrix wider than that would need chunking, which nothing here needs.

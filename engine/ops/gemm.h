@@ -3,12 +3,5 @@
 #pragma once
 #include "engine/backend.h"
 
-#define GEMM_ARGS bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B, float beta, float* C
-namespace cpu { void gemm(GEMM_ARGS); }
-namespace cuda { void gemm(GEMM_ARGS); }
-#undef GEMM_ARGS
-
-inline void gemm(const Backend& be, bool trans_a, bool trans_b, int M, int N, int K, float alpha,
-                 const float* A, const float* B, float beta, float* C) {
-  AMNESIA_DISPATCH(be, gemm, trans_a, trans_b, M, N, K, alpha, A, B, beta, C);
-}
+AMNESIA_OP(gemm, bool trans_a, bool trans_b, int M, int N, int K, float alpha, const float* A, const float* B,
+           float beta, float* C)

@@ -11,35 +11,14 @@ struct PoolGeom {
   int ow() const { return (w + 2 * pad - k) / stride + 1; }
 };
 
-namespace cpu {
-void maxpool_fwd(const float* x, PoolGeom g, float* y, int* argmax);
-void maxpool_bwd(const float* dy, const int* argmax, PoolGeom g, float* dx);
-void avgpool_fwd(const float* x, PoolGeom g, float* y);
-void avgpool_bwd(const float* dy, PoolGeom g, float* dx);
-}
-namespace cuda {
-void maxpool_fwd(const float* x, PoolGeom g, float* y, int* argmax);
-void maxpool_bwd(const float* dy, const int* argmax, PoolGeom g, float* dx);
-void avgpool_fwd(const float* x, PoolGeom g, float* y);
-void avgpool_bwd(const float* dy, PoolGeom g, float* dx);
-}
-
 // y [N, C, OH, OW] = max over each window (padding counts as -inf). When argmax is not null it receives,
 // per output, the winner's index inside its input plane (iy * W + ix); ties go to the first in row-major
 // window order. Eval passes may leave argmax null.
-inline void maxpool_fwd(const Backend& be, const float* x, const PoolGeom& g, float* y, int* argmax) {
-  AMNESIA_DISPATCH(be, maxpool_fwd, x, g, y, argmax);
-}
+AMNESIA_OP(maxpool_fwd, const float* x, PoolGeom g, float* y, int* argmax)
 // dx [N, C, H, W] = dy routed to each window's winner (summed where overlapping windows share one);
 // overwritten, not accumulated.
-inline void maxpool_bwd(const Backend& be, const float* dy, const int* argmax, const PoolGeom& g, float* dx) {
-  AMNESIA_DISPATCH(be, maxpool_bwd, dy, argmax, g, dx);
-}
+AMNESIA_OP(maxpool_bwd, const float* dy, const int* argmax, PoolGeom g, float* dx)
 // y = window mean with the padding counted as zeros (divisor always k*k: count_include_pad=True).
-inline void avgpool_fwd(const Backend& be, const float* x, const PoolGeom& g, float* y) {
-  AMNESIA_DISPATCH(be, avgpool_fwd, x, g, y);
-}
+AMNESIA_OP(avgpool_fwd, const float* x, PoolGeom g, float* y)
 // dx = sum over the windows containing each pixel of dy / (k*k); overwritten.
-inline void avgpool_bwd(const Backend& be, const float* dy, const PoolGeom& g, float* dx) {
-  AMNESIA_DISPATCH(be, avgpool_bwd, dy, g, dx);
-}
+AMNESIA_OP(avgpool_bwd, const float* dy, PoolGeom g, float* dx)

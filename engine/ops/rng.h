@@ -4,14 +4,8 @@
 #include <cstdint>
 #include "engine/backend.h"
 
-namespace cpu {
-void normal(float* x, int64_t n, uint64_t seed, uint64_t offset);
-void uniform(float* x, int64_t n, uint64_t seed, uint64_t offset);
-}
-namespace cuda {
-void normal(float* x, int64_t n, uint64_t seed, uint64_t offset);
-void uniform(float* x, int64_t n, uint64_t seed, uint64_t offset);
-}
+AMNESIA_TWINS(normal, float* x, int64_t n, uint64_t seed, uint64_t offset)
+AMNESIA_TWINS(uniform, float* x, int64_t n, uint64_t seed, uint64_t offset)
 
 // Standard normal samples.
 inline void fill_normal(Backend& be, float* x, int64_t n) {

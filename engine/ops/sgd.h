@@ -10,10 +10,5 @@ struct SgdHyper {
   float lr = 0.01f, momentum = 0.9f, weight_decay = 5e-4f;
 };
 
-namespace cpu { void sgd_step(float* p, const float* g, float* buf, int64_t n, SgdHyper h); }
-namespace cuda { void sgd_step(float* p, const float* g, float* buf, int64_t n, SgdHyper h); }
-
 // buf: n floats of momentum state, zeroed before the first step.
-inline void sgd_step(const Backend& be, float* p, const float* g, float* buf, int64_t n, SgdHyper h) {
-  AMNESIA_DISPATCH(be, sgd_step, p, g, buf, n, h);
-}
+AMNESIA_OP(sgd_step, float* p, const float* g, float* buf, int64_t n, SgdHyper h)

@@ -5,16 +5,7 @@
 #pragma once
 #include "engine/backend.h"
 
-namespace cpu {
-void softmax_neg_entropy(const float* logits, int rows, int classes, float scale, float* dlogits, float* loss_sum);
-}
-namespace cuda {
-void softmax_neg_entropy(const float* logits, int rows, int classes, float scale, float* dlogits, float* loss_sum);
-}
-
 // Adds scale * sum_r sum_j p_rj log p_rj to *loss_sum (device scalar, may be null) and, when dlogits is
 // not null, writes dlogits = scale * its gradient. scale = 1/rows gives the mean over rows.
-inline void softmax_neg_entropy(const Backend& be, const float* logits, int rows, int classes, float scale,
-                                float* dlogits, float* loss_sum) {
-  AMNESIA_DISPATCH(be, softmax_neg_entropy, logits, rows, classes, scale, dlogits, loss_sum);
-}
+AMNESIA_OP(softmax_neg_entropy, const float* logits, int rows, int classes, float scale, float* dlogits,
+           float* loss_sum)

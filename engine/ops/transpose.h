@@ -5,10 +5,5 @@
 #include <cstdint>
 #include "engine/backend.h"
 
-namespace cpu { void batched_transpose(const float* src, int batch, int rows, int cols, float* dst); }
-namespace cuda { void batched_transpose(const float* src, int batch, int rows, int cols, float* dst); }
-
 // dst must not alias src.
-inline void batched_transpose(const Backend& be, const float* src, int batch, int rows, int cols, float* dst) {
-  AMNESIA_DISPATCH(be, batched_transpose, src, batch, rows, cols, dst);
-}
+AMNESIA_OP(batched_transpose, const float* src, int batch, int rows, int cols, float* dst)

@@ -3,17 +3,24 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
-std::vector<ClassAudit> summarize_judgement(const std::vector<float>& probs, const std::vector<int>& labels, int n_class,
-                                            const std::vector<int>& forgotten) {
-  if (probs.size() != labels.size() * n_class) throw std::runtime_error("summarize_judgement: size mismatch");
+#include "engine/write_file.h"
+
+std::vector<ClassAudit> blank_audit(int n_class, const std::vector<int>& forgotten) {
   std::vector<ClassAudit> out(n_class);
   for (int d = 0; d < n_class; ++d) {
     out[d].digit = d;
     out[d].forgotten = std::find(forgotten.begin(), forgotten.end(), d) != forgotten.end();
   }
+  return out;
+}
+
+std::vector<ClassAudit> summarize_judgement(const std::vector<float>& probs, const std::vector<int>& labels, int n_class,
+                                            const std::vector<int>& forgotten) {
+  if (probs.size() != labels.size() * n_class) throw std::runtime_error("summarize_judgement: size mismatch");
+  std::vector<ClassAudit> out = blank_audit(n_class, forgotten);
   for (size_t i = 0; i < labels.size(); ++i) {
     const float* p = probs.data() + i * n_class;
     ClassAudit& a = out[labels[i]];
@@ -27,6 +34,7 @@ std::vector<ClassAudit> summarize_judgement(const std::vector<float>& probs, con
   }
   for (ClassAudit& a : out) {
     float n = a.samples ? static_cast<float>(a.samples) : 1.0f;
+    a.scored = true;
     a.accuracy /= n;
     a.mean_prob /= n;
     a.mean_entropy /= n;
@@ -34,23 +42,66 @@ std::vector<ClassAudit> summarize_judgement(const std::vector<float>& probs, con
   return out;
 }
 
+void add_reading(std::vector<ClassAudit>& audit, const std::vector<float>& probs11, const std::vector<int>& labels) {
+  const int k = static_cast<int>(audit.size()) + 1, none = k - 1;
+  if (probs11.size() != labels.size() * k) throw std::runtime_error("add_reading: size mismatch");
+  std::vector<int> counts(audit.size(), 0);
+  for (ClassAudit& a : audit) a.as_self = a.as_none = a.as_other = 0;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    const float* p = probs11.data() + i * k;
+    const int guess = static_cast<int>(std::max_element(p, p + k) - p);
+    ClassAudit& a = audit[labels[i]];
+    ++counts[labels[i]];
+    (guess == labels[i] ? a.as_self : guess == none ? a.as_none : a.as_other) += 1;
+  }
+  for (size_t d = 0; d < audit.size(); ++d) {
+    ClassAudit& a = audit[d];
+    const float n = counts[d] ? static_cast<float>(counts[d]) : 1.0f;
+    a.samples = counts[d];
+    a.read = true;
+    a.as_self /= n;
+    a.as_none /= n;
+    a.as_other /= n;
+  }
+}
+
 void quantize_8bit(std::vector<float>& images) {
   for (float& v : images) v = std::round(std::clamp(v, 0.0f, 1.0f) * 255.0f) / 255.0f;
 }
 
 namespace {
+// The columns of one model: the 10-class metrics and the 11-way reading, each when measured.
+std::string header(const ClassAudit& a, const std::string& model) {
+  std::string s;
+  if (a.scored) s += " " + model + "acc | p(digit) | entropy |";
+  if (a.read) s += " " + model + "as itself | no digit | other digit |";
+  return s;
+}
+
 std::string cells(const ClassAudit& a) {
-  char buf[96];
-  std::snprintf(buf, sizeof buf, " %.2f %% | %.3f | %.2f |", 100.0f * a.accuracy, a.mean_prob, a.mean_entropy);
-  return buf;
+  char buf[160];
+  std::string s;
+  if (a.scored) {
+    std::snprintf(buf, sizeof buf, " %.2f %% | %.3f | %.2f |", 100.0f * a.accuracy, a.mean_prob, a.mean_entropy);
+    s += buf;
+  }
+  if (a.read) {
+    std::snprintf(buf, sizeof buf, " %.1f %% | %.1f %% | %.1f %% |", 100.0f * a.as_self, 100.0f * a.as_none,
+                  100.0f * a.as_other);
+    s += buf;
+  }
+  return s;
 }
 }  // namespace
 
 std::string audit_markdown(const std::vector<ClassAudit>& before, const std::vector<ClassAudit>& after) {
-  bool pair = !after.empty();
-  std::string s = pair ? "| digit | status | before: acc | p(digit) | entropy | after: acc | p(digit) | entropy |\n"
-                         "|---|---|---|---|---|---|---|---|\n"
-                       : "| digit | status | judge acc | p(digit) | entropy (nats) |\n|---|---|---|---|---|\n";
+  if (before.empty()) return "";
+  const bool pair = !after.empty();
+  std::string head = "| digit | status |" + header(before[0], pair ? "before: " : "") +
+                     (pair ? header(after[0], "after: ") : "");
+  std::string s = head + "\n|";
+  for (long i = 1; i < std::count(head.begin(), head.end(), '|'); ++i) s += "---|";
+  s += "\n";
   for (size_t d = 0; d < before.size(); ++d) {
     s += "| " + std::to_string(before[d].digit) + " | " + (before[d].forgotten ? "forgotten" : "remembered") + " |";
     s += cells(before[d]);
@@ -61,16 +112,21 @@ std::string audit_markdown(const std::vector<ClassAudit>& before, const std::vec
 }
 
 void write_audit_csv(const std::string& path, const std::vector<ClassAudit>& before, const std::vector<ClassAudit>& after) {
-  std::ofstream f(path);
-  if (!f) throw std::runtime_error("cannot write " + path);
-  f << "digit,status,model,samples,accuracy,mean_prob,mean_entropy\n";
+  std::ostringstream f;
+  // Columns of a judge that was not used stay empty.
+  f << "digit,status,model,samples,accuracy,mean_prob,mean_entropy,read_as_self,read_as_no_digit,read_as_other\n";
   auto rows = [&](const std::vector<ClassAudit>& a, const char* model) {
-    for (const ClassAudit& c : a)
-      f << c.digit << ',' << (c.forgotten ? "forgotten" : "remembered") << ',' << model << ',' << c.samples << ','
-        << c.accuracy << ',' << c.mean_prob << ',' << c.mean_entropy << '\n';
+    for (const ClassAudit& c : a) {
+      f << c.digit << ',' << (c.forgotten ? "forgotten" : "remembered") << ',' << model << ',' << c.samples << ',';
+      if (c.scored) f << c.accuracy << ',' << c.mean_prob << ',' << c.mean_entropy << ',';
+      else f << ",,,";
+      if (c.read) f << c.as_self << ',' << c.as_none << ',' << c.as_other << '\n';
+      else f << ",,\n";
+    }
   };
   rows(before, "before");
   rows(after, "after");
+  write_file(path, f.str());
 }
 
 float mean_over(const std::vector<ClassAudit>& a, bool forgotten, float ClassAudit::*field) {

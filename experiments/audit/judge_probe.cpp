@@ -6,28 +6,28 @@
 #include <cstdio>
 #include <random>
 
-#include "engine/cli.h"
+#include "engine/run/driver.h"
 #include "experiments/audit/cvae_audit.h"
 
 namespace {
 
 struct Options {
-  std::string judge = kDefaultJudgePath, device = "auto";
+  std::string judge = kDefaultJudgePath;
   int images = 1000;
-  int64_t seed = 0;
 };
 
 void report(Backend& be, Judge& judge, const char* name, const std::vector<float>& x, int n) {
   Buffer<float> dev(be, x.size());
   dev.upload(be, x);
   const std::vector<float> p = judge_probabilities(be, judge, dev.data(), n);
-  std::vector<double> mean_p(Judge::kClasses, 0.0);
-  std::vector<int> argmax_count(Judge::kClasses, 0);
+  const int k = judge.classes();
+  std::vector<double> mean_p(k, 0.0);
+  std::vector<int> argmax_count(k, 0);
   double entropy = 0;
   for (int i = 0; i < n; ++i) {
-    const float* row = p.data() + static_cast<size_t>(i) * Judge::kClasses;
+    const float* row = p.data() + static_cast<size_t>(i) * k;
     int best = 0;
-    for (int c = 0; c < Judge::kClasses; ++c) {
+    for (int c = 0; c < k; ++c) {
       mean_p[c] += row[c] / n;
       if (row[c] > row[best]) best = c;
       if (row[c] > 0) entropy -= row[c] * std::log(row[c]) / n;
@@ -35,19 +35,21 @@ void report(Backend& be, Judge& judge, const char* name, const std::vector<float
     ++argmax_count[best];
   }
   std::printf("| %s | %.2f |", name, entropy);
-  for (int c = 0; c < Judge::kClasses; ++c) std::printf(" %.3f |", mean_p[c]);
-  for (int c = 0; c < Judge::kClasses; ++c) std::printf(" %d", argmax_count[c]);
+  for (int c = 0; c < k; ++c) std::printf(" %.3f |", mean_p[c]);
+  for (int c = 0; c < k; ++c) std::printf(" %d", argmax_count[c]);
   std::printf(" |\n");
 }
 
-int probe(const Options& o) {
-  Backend be = make_backend(o.device, static_cast<uint64_t>(o.seed));
+int probe(const Options& o, Driver& d) {
+  Backend be = d.backend();
   std::unique_ptr<Judge> judge = load_judge(be, o.judge, true);
   const int n = o.images;
   std::vector<float> x(static_cast<size_t>(n) * Judge::kPixels);
   std::printf("judge %s on %d images of each kind (8-bit levels, as the audit sees samples)\n\n", o.judge.c_str(), n);
-  std::printf("| image | mean entropy (nats) | p(0) | p(1) | p(2) | p(3) | p(4) | p(5) | p(6) | p(7) | p(8) | p(9) | "
-              "argmax counts 0-9 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  const bool no_digit = judge->classes() > Judge::kNoDigit;
+  std::printf("| image | mean entropy (nats) | p(0) | p(1) | p(2) | p(3) | p(4) | p(5) | p(6) | p(7) | p(8) | p(9) |%s "
+              "argmax counts %s |\n|---|---|---|---|---|---|---|---|---|---|---|---|%s---|\n",
+              no_digit ? " p(no digit) |" : "", no_digit ? "0-9, no digit" : "0-9", no_digit ? "---|" : "");
   for (float level : {0.0f, 0.5f, 1.0f}) {
     std::fill(x.begin(), x.end(), level);
     quantize_8bit(x);
@@ -55,7 +57,7 @@ int probe(const Options& o) {
     std::snprintf(name, sizeof name, "flat %.1f", level);
     report(be, *judge, name, x, n);
   }
-  std::mt19937_64 rng(static_cast<uint64_t>(o.seed));
+  std::mt19937_64 rng(d.seed());
   std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
   for (float& v : x) v = uniform(rng);
   quantize_8bit(x);
@@ -66,15 +68,12 @@ int probe(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_guarded("judge_probe", [&] {
-    Options o;
-    Cli cli("judge_probe", "The judge's verdict on featureless images (blank, flat gray, white, uniform noise): "
-                           "what a fully forgotten row can score under this judge.");
-    cli.add("judge", &o.judge, "judge checkpoint (sa_judge)");
-    cli.add("images", &o.images, "images of each kind (noise differs per image)", 1, 1000000);
-    cli.add("seed", &o.seed, "seed of the noise images", 0, INT64_MAX);
-    cli.add("device", &o.device, "where to run", {"auto", "cpu", "cuda"});
-    if (!cli.parse(argc, argv)) return 0;
-    return probe(o);
-  });
+  Options o;
+  Driver d("judge_probe", "The judge's verdict on featureless images (blank, flat gray, white, uniform noise): "
+                          "what a fully forgotten row can score under this judge (the table goes to stdout).",
+           {"", "runs/judge_probe"});
+  Cli& cli = d.cli();
+  cli.add("judge", &o.judge, "judge checkpoint (sa_judge)");
+  cli.add("images", &o.images, "images of each kind (noise differs per image)", 1, 1000000);
+  return d.main(argc, argv, [&](Driver& d) { return probe(o, d); });
 }

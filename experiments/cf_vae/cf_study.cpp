@@ -43,7 +43,7 @@ class Study {
     result_.phase1 = evaluate(0, 1, "shared");
     refresh_status(result_.phase1, 0);
     if (!train_phase(1, "shared", data_.mnist_train, Remedy{}, result_.phase1)) return result_;
-    if (hooks_.on_model) hooks_.on_model("phase1", model_);
+    if (hooks_.on_model) hooks_.on_model("phase1", model_, result_.phase1);
 
     Cvae theta_star(be_, model_.config(), cfg_.seed);
     theta_star.params().copy_from(be_, model_.params());
@@ -63,7 +63,7 @@ class Study {
       be_.rng_counter = phase2_rng;
       last = result_.phase1;
       if (!train_phase(2, run, data_.fashion_train, remedy, last)) return false;
-      if (hooks_.on_model) hooks_.on_model(run, model_);
+      if (hooks_.on_model) hooks_.on_model(run, model_, last);
       return true;
     };
     if (!phase2("plain", Remedy{}, result_.plain)) return result_;
@@ -138,7 +138,10 @@ class Study {
         since_eval = 0;
       }
       if (hooks_.on_step) hooks_.on_step(done_steps_, total_steps_, status_);
-      if (hooks_.stop && hooks_.stop()) return false;
+      if (hooks_.stop && hooks_.stop()) {
+        if (hooks_.on_model) hooks_.on_model("interrupted", model_, last);
+        return false;
+      }
     }
     return true;
   }
@@ -182,17 +185,9 @@ VaeScores evaluate_vae(const Backend& be, Cvae& model, const Dataset& d, int cou
   return {s[0] / static_cast<float>(n), (s[1] + s[2]) / static_cast<float>(n)};
 }
 
-CfCsv::CfCsv(const std::string& path) : path_(path), out_(path, std::ios::trunc) {
-  if (!out_) throw std::runtime_error("cannot write " + path);
-  out_ << kHeader << '\n' << std::flush;
-}
-
-void CfCsv::append(const CfPoint& p) {
-  char row[512];  // room for any four floats
-  std::snprintf(row, sizeof row, "%d,%d,%s,%.4f,%.4f,%.4f,%.4f\n", p.step, p.phase, p.run.c_str(), p.mnist.recon,
-                p.mnist.elbo, p.fashion.recon, p.fashion.elbo);
-  out_ << row << std::flush;
-  if (!out_) throw std::runtime_error("write failed: " + path_);
+void log_cf_point(CsvLog& csv, const CfPoint& p) {
+  csv.row(p.step, p.phase, p.run, CsvLog::fixed(p.mnist.recon, 4), CsvLog::fixed(p.mnist.elbo, 4),
+          CsvLog::fixed(p.fashion.recon, 4), CsvLog::fixed(p.fashion.elbo, 4));
 }
 
 void write_cf_plot(const std::string& path, const CfResult& r, int boundary) {

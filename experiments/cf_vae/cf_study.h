@@ -11,12 +11,12 @@
 // Every phase-2 run draws the same batches, so its remedy is its only difference from plain (the
 // plain and ewc runs draw the same noise too). Every eval_every steps both test sets are scored.
 #pragma once
-#include <fstream>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "engine/idx.h"
+#include "engine/run/csv_log.h"
+#include "engine/run/study_hooks.h"
 #include "models/cvae.h"
 
 struct CfConfig {
@@ -52,17 +52,12 @@ struct CfPoint {
   VaeScores mnist, fashion;
 };
 
-// What a driver watches. Every hook may be left empty.
-struct CfHooks {
-  std::function<void(const CfPoint&)> on_eval;  // each evaluation, in step order within a run
-  // Each trained model as it is finished: stage "phase1", "plain", "ewc" or "replay".
-  std::function<void(const std::string& stage, Cvae& model)> on_model;
-  // After every step: done of cf_total_steps() steps over the whole study, and a short status line (phase, run,
-  // mean training loss and test scores as of the last evaluation; refreshed only then, so no step
-  // waits on a device-to-host read).
-  std::function<void(int done, int total, const std::string& status)> on_step;
-  std::function<bool()> stop;  // polled after every step; true ends the study early
-};
+// What a driver watches: each evaluation (in step order within a run); each trained model as it is
+// finished, stage "phase1", "plain", "ewc" or "replay", with its last evaluation (and the model as it
+// is when stop() ends the study, stage "interrupted"); after every step, done
+// of cf_total_steps() and a status line (phase, run, mean training loss and test scores as of the last
+// evaluation).
+using CfHooks = StudyHooks<CfPoint, Cvae>;
 
 struct CfResult {
   std::vector<CfPoint> points;  // every evaluation, in the order made
@@ -85,17 +80,9 @@ CfResult run_cf_study(Backend& be, const CvaeConfig& model_cfg, const CfConfig& 
 // noise (smooth curves) and evaluating never shifts a training run's random stream.
 VaeScores evaluate_vae(const Backend& be, Cvae& model, const Dataset& d, int count, uint64_t seed);
 
-// metrics.csv: one row per CfPoint, flushed as written so a long run can be watched.
-class CfCsv {
- public:
-  static constexpr const char* kHeader = "step,phase,run,mnist_recon,mnist_elbo,fashion_recon,fashion_elbo";
-  explicit CfCsv(const std::string& path);  // truncates and writes the header
-  void append(const CfPoint& p);
-
- private:
-  std::string path_;
-  std::ofstream out_;
-};
+// metrics.csv: one row per CfPoint (scores with 4 decimals).
+inline constexpr const char* kCfCsvHeader = "step,phase,run,mnist_recon,mnist_elbo,fashion_recon,fashion_elbo";
+void log_cf_point(CsvLog& csv, const CfPoint& p);
 
 // Test reconstruction losses of both datasets against the step, one line per (dataset, run) with the
 // shared phase-1 points leading each run, and a dashed line at the phase boundary.

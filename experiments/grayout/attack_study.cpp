@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
+#include <sstream>
 
 #include "engine/png.h"
 #include "engine/progress.h"
+#include "engine/write_file.h"
 
 namespace {
 
@@ -96,8 +97,8 @@ std::string attack_markdown(const AttackStudy& s, const AttackStudyConfig& cfg) 
 void write_attack_report(const AttackStudy& s, const AttackStudyConfig& cfg, const std::string& out_dir) {
   const std::string md = attack_markdown(s, cfg);
   std::printf("\n%s", md.c_str());
-  std::ofstream(out_dir + "/attack.md") << md;
-  std::ofstream csv(out_dir + "/attack.csv");
+  write_file(out_dir + "/attack.md", md);
+  std::ostringstream csv;
   csv << "digit,attack,label_start,model,starts,steps,loss_start,loss_end,success_rate,mean_p_digit,label_mass\n";
   for (const AttackRow& r : s.rows) {
     const AttackResult& a = r.result;
@@ -105,4 +106,5 @@ void write_attack_report(const AttackStudy& s, const AttackStudyConfig& cfg, con
         << (r.on_original ? "original" : "unlearned") << ',' << cfg.starts << ',' << cfg.steps << ',' << a.loss_first
         << ',' << a.loss_final << ',' << a.success_rate << ',' << a.mean_p_target << ',' << a.mean_label_mass << '\n';
   }
+  write_file(out_dir + "/attack.csv", csv.str());
 }

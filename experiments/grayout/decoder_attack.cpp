@@ -162,8 +162,8 @@ std::pair<float, float> judge_hits(Backend& be, Judge& judge, std::vector<float>
   int hits = 0;
   double mass = 0;
   for (int i = 0; i < n; ++i) {
-    const float* row = p.data() + static_cast<size_t>(i) * Judge::kClasses;
-    hits += std::max_element(row, row + Judge::kClasses) - row == target;
+    const float* row = p.data() + static_cast<size_t>(i) * judge.classes();
+    hits += std::max_element(row, row + judge.classes()) - row == target;
     mass += row[target];
   }
   return {static_cast<float>(hits) / n, static_cast<float>(mass / n)};

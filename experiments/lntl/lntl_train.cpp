@@ -1,8 +1,5 @@
 #include "experiments/lntl/lntl_train.h"
 
-#include <algorithm>
-#include <numeric>
-#include <stdexcept>
 
 LntlEpochLosses LntlEpochLosses::mean() const {
   const double k = steps > 0 ? 1.0 / steps : 0.0;
@@ -10,9 +7,7 @@ LntlEpochLosses LntlEpochLosses::mean() const {
 }
 
 LntlTrainer::LntlTrainer(const Backend& be, const ColoredMnist& d, int batch, uint64_t seed)
-    : d_(d), batch_(batch), rng_(seed), order_(d.count), host_losses_(3) {
-  if (batch < 1 || d.count < batch) throw std::runtime_error("lntl: the training set is smaller than one batch");
-  std::iota(order_.begin(), order_.end(), 0);
+    : d_(d), batch_(batch), order_(d.count, batch, seed), host_losses_(3) {
   const size_t bins = static_cast<size_t>(batch) * ColoredMnist::kChannels * ColoredMnist::kBinPixels;
   host_x_.resize(static_cast<size_t>(batch) * ColoredMnist::kDim);
   host_labels_.resize(batch);
@@ -25,13 +20,11 @@ LntlTrainer::LntlTrainer(const Backend& be, const ColoredMnist& d, int batch, ui
 
 LntlEpochLosses LntlTrainer::run_epoch(Backend& be, LntlNets& nets, const LntlEpochPlan& plan,
                                        const std::function<bool(const LntlEpochLosses&)>& after_step) {
-  std::shuffle(order_.begin(), order_.end(), rng_);
   LntlEpochLosses sums;
   float* l = losses_.data();
   const LntlLosses dev{l, l + 1, l + 2};
   for (int s = 0; s < steps_per_epoch(); ++s) {
-    const int valid = gather_batch(d_, order_.data() + static_cast<size_t>(s) * batch_, batch_, host_x_.data(),
-                                   host_labels_.data(), host_bins_.data());
+    const int valid = gather_batch(d_, order_.next(), batch_, host_x_.data(), host_labels_.data(), host_bins_.data());
     x_.upload(be, host_x_);
     labels_.upload(be, host_labels_);
     zero_on(be, l, 3 * sizeof(float));

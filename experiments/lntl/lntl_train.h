@@ -1,11 +1,12 @@
 // The epoch loop shared by the lntl driver and the tests: shuffled mini-batches of a Colored MNIST set
-// (a fresh seeded order each epoch, the ragged tail dropped), each fed to a baseline or an LNTL step.
+// (engine/batcher's EpochOrder: a fresh seeded order each epoch, the ragged tail dropped), each fed to a
+// baseline or an LNTL step.
 #pragma once
 #include <cstdint>
 #include <functional>
-#include <random>
 #include <vector>
 
+#include "engine/batcher.h"
 #include "models/lntl.h"
 
 struct LntlEpochPlan {
@@ -24,7 +25,7 @@ struct LntlEpochLosses {
 class LntlTrainer {
  public:
   LntlTrainer(const Backend& be, const ColoredMnist& d, int batch, uint64_t seed);
-  int steps_per_epoch() const { return d_.count / batch_; }
+  int steps_per_epoch() const { return order_.batches_per_epoch(); }
   // One epoch. after_step(sums so far) runs after every step; returning false ends the epoch early
   // (Ctrl-C), so a caller tells a finished epoch by sums.steps == steps_per_epoch().
   LntlEpochLosses run_epoch(Backend& be, LntlNets& nets, const LntlEpochPlan& plan,
@@ -33,8 +34,8 @@ class LntlTrainer {
  private:
   const ColoredMnist& d_;
   int batch_;
-  std::mt19937_64 rng_;
-  std::vector<int> order_, host_labels_, host_bins_;
+  EpochOrder order_;
+  std::vector<int> host_labels_, host_bins_;
   std::vector<float> host_x_, host_losses_;
   Buffer<float> x_, losses_;  // losses_: ce | neg_entropy | colour_ce of the current step
   Buffer<int> labels_, bins_;

@@ -6,6 +6,7 @@
 
 #include "engine/adam.h"
 #include "engine/batcher.h"
+#include "engine/run/best_tracker.h"
 #include "engine/text.h"
 #include "engine/ops/bce_logits.h"
 #include "engine/ops/elementwise.h"
@@ -125,7 +126,7 @@ class Study {
     e.val = evaluate_mae(be_, model_, val_, cfg_.forget);
     // The candidate for the best checkpoint is an unlearning epoch's final state.
     const bool epoch_end = retain || (!cfg_.unlearn && e.phase == "learn");
-    if (epoch_end && (!result_.has_best || e.val.score < result_.best.val.score)) {
+    if (epoch_end && best_.offer(e.val.score, epoch)) {
       e.best = true;
       result_.best = e;
       result_.has_best = true;
@@ -151,6 +152,7 @@ class Study {
   Buffer<float> sums_;  // this phase's summed batch-mean losses: recon, Q
   Buffer<float> gray_;  // batch x 784 of kGray
   MaeResult result_;
+  BestTracker best_;  // lowest validation score among the unlearning epochs' ends
   int total_steps_ = 0, done_steps_ = 0;
   std::string status_ = "warm-up";
 };
@@ -237,19 +239,22 @@ std::vector<MaeDigitScores> per_digit_scores(const std::vector<MaeImageScore>& s
   return out;
 }
 
-MaeCsv::MaeCsv(const std::string& path) : path_(path), out_(path, std::ios::trunc) {
-  if (!out_) throw std::runtime_error("cannot write " + path);
-  out_ << kHeader << '\n' << std::flush;
+void log_mae_eval(CsvLog& csv, const MaeEval& e) {
+  auto f4 = [](double v) { return CsvLog::fixed(v, 4); };
+  csv.row(e.epoch, e.phase, e.steps, f4(e.train_recon), f4(e.train_q), f4(e.val.learn_bce), f4(e.val.forget_bce),
+          f4(e.val.learn_q_acc), f4(e.val.forget_q_acc), f4(e.val.forget_q_entropy), f4(e.val.score), e.best ? 1 : 0,
+          CsvLog::fixed(e.seconds, 2));
 }
 
-void MaeCsv::append(const MaeEval& e) {
-  char row[512];
-  std::snprintf(row, sizeof row, "%d,%s,%d,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%d,%.2f\n", e.epoch,
-                e.phase.c_str(), e.steps, e.train_recon, e.train_q, e.val.learn_bce, e.val.forget_bce,
-                e.val.learn_q_acc, e.val.forget_q_acc, e.val.forget_q_entropy, e.val.score, e.best ? 1 : 0,
-                e.seconds);
-  out_ << row << std::flush;
-  if (!out_) throw std::runtime_error("write failed: " + path_);
+std::string mae_eval_text(const MaeEval& e) {
+  char line[320];
+  std::snprintf(line, sizeof line,
+                "epoch %d %s: train recon %.2f q %.4f | val BCE learn %.2f forget %.2f | Q acc learn %.2f %% forget "
+                "%.2f %% | forget Q entropy %.3f | score %.2f%s (%.1f s)",
+                e.epoch, e.phase.c_str(), e.train_recon, e.train_q, e.val.learn_bce, e.val.forget_bce,
+                100.0 * e.val.learn_q_acc, 100.0 * e.val.forget_q_acc, e.val.forget_q_entropy, e.val.score,
+                e.best ? " (best)" : "", e.seconds);
+  return line;
 }
 
 void write_mae_plot(const std::string& path, const MaeResult& r, const MaeStudyConfig& cfg) {

@@ -33,12 +33,12 @@
 // of its UNLEARN phase; of its LEARN phase in the control) with the lowest score.
 #pragma once
 #include <cmath>
-#include <fstream>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "engine/idx.h"
+#include "engine/run/csv_log.h"
+#include "engine/run/study_hooks.h"
 #include "models/mae.h"
 
 // BCE of the flat 0.5 picture against any 784-pixel image: 784 ln 2.
@@ -79,14 +79,9 @@ struct MaeEval {
   bool best = false;   // set on the unlearning epoch's evaluation that became the new best checkpoint
 };
 
-struct MaeHooks {
-  std::function<void(const MaeEval&)> on_eval;
-  // stage "before" (after the warm-up) and "best" (each new best), with the model at that point.
-  std::function<void(const std::string& stage, const Mae& model, const MaeEval&)> on_model;
-  // After every step: done of mae_total_steps() and a status line refreshed at each evaluation.
-  std::function<void(int done, int total, const std::string& status)> on_step;
-  std::function<bool()> stop;  // polled after every step; true ends the study early
-};
+// What a driver watches: each evaluation; the model at stage "before" (after the warm-up) and "best"
+// (each new best); after every step, done of mae_total_steps() and a status line.
+using MaeHooks = StudyHooks<MaeEval, const Mae>;
 
 struct MaeResult {
   std::vector<MaeEval> evals;
@@ -121,19 +116,13 @@ struct MaeDigitScores {
 };
 std::vector<MaeDigitScores> per_digit_scores(const std::vector<MaeImageScore>& s, const Dataset& d);
 
-// metrics.csv: one row per MaeEval, flushed as written.
-class MaeCsv {
- public:
-  static constexpr const char* kHeader =
-      "epoch,phase,steps,train_recon,train_q,val_learn_bce,val_forget_bce,val_learn_q_acc,val_forget_q_acc,"
-      "val_forget_q_entropy,score,best,seconds";
-  explicit MaeCsv(const std::string& path);
-  void append(const MaeEval& e);
-
- private:
-  std::string path_;
-  std::ofstream out_;
-};
+// metrics.csv: one row per MaeEval (4 decimals, seconds 2).
+inline constexpr const char* kMaeCsvHeader =
+    "epoch,phase,steps,train_recon,train_q,val_learn_bce,val_forget_bce,val_learn_q_acc,val_forget_q_acc,"
+    "val_forget_q_entropy,score,best,seconds";
+void log_mae_eval(CsvLog& csv, const MaeEval& e);
+// The evaluation as one line for the console: "epoch 3 unlearn: train recon ... | score 71.20 (best) (4.1 s)".
+std::string mae_eval_text(const MaeEval& e);
 
 // Validation BCE of the learn and forget digits against the epoch (learn-phase points half an epoch
 // early), the gray level kGrayBce as a reference line, and a dashed line where the warm-up ends.

@@ -1,17 +1,15 @@
 // sa_eval: the judge's audit of any CVAE checkpoint, alone or beside the model it came from, without
 // re-running the forgetting (e.g. to re-audit with another judge or more samples).
 #include <cstdio>
-#include <filesystem>
 
-#include "engine/cli.h"
+#include "engine/run/driver.h"
 #include "experiments/audit/cvae_audit.h"
 
 namespace {
 
 struct Options {
-  std::string model, before, judge = kDefaultJudgePath, forgotten, device = "auto", out = "runs/sa_eval";
+  std::string model, before, judge, judge11, forgotten;
   int samples = 1000;
-  int64_t seed = kAuditSeed;
 };
 
 // The digits to mark forgotten: --forgotten, else what sa_forget recorded in the checkpoint, else none.
@@ -19,37 +17,36 @@ std::vector<int> forgotten_digits(const Options& o) {
   return o.forgotten.empty() ? recorded_forgotten_digits(o.model) : parse_digit_list(o.forgotten);
 }
 
-int evaluate(const Options& o) {
+int evaluate(const Options& o, Driver& d) {
   if (o.model.empty()) throw std::runtime_error("--model is required (a CVAE checkpoint from sa_train or sa_forget)");
-  Backend be = make_backend(o.device, static_cast<uint64_t>(o.seed));
+  Backend be = d.backend();
   const std::vector<int> forgotten = forgotten_digits(o);
-  std::unique_ptr<Judge> judge = load_judge(be, o.judge, true);
-  Cvae model(be, cvae_config_of(o.model), 0);
+  AuditJudges judges = load_audit_judges(be, o.judge, o.judge11);
+  if (!judges) throw std::runtime_error("no judge to audit with: train them with sa_judge and sa_judge --no-digit-class");
+  Cvae model(be, conditional_cvae_config_of(o.model), 0);
   model.load(be, o.model);
-  std::filesystem::create_directories(o.out);
-  Cvae original(be, o.before.empty() ? CvaeConfig{} : cvae_config_of(o.before), 0);
+  Cvae original(be, o.before.empty() ? CvaeConfig{} : conditional_cvae_config_of(o.before), 0);
   if (!o.before.empty()) original.load(be, o.before);
-  audit_and_report(be, *judge, o.before.empty() ? nullptr : &original, model, o.samples, forgotten,
-                   static_cast<uint64_t>(o.seed), o.out);
-  std::printf("wrote audit.md and audit.csv in %s\n", o.out.c_str());
+  audit_and_report(be, judges, o.before.empty() ? nullptr : &original, model, o.samples, forgotten,
+                   d.seed(), d.out());
+  std::printf("wrote audit.md and audit.csv (and verdict.txt with the 11-way judge) in %s\n", d.out().c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_guarded("sa_eval", [&] {
-    Options o;
-    Cli cli("sa_eval", "Audit a CVAE checkpoint with the judge: per digit accuracy, p(digit) and entropy of its samples.");
-    cli.add("model", &o.model, "CVAE checkpoint to audit (sa_train or sa_forget)");
-    cli.add("before", &o.before, "optional original checkpoint, audited on the same draws for a side-by-side table");
-    cli.add("judge", &o.judge, "judge checkpoint (sa_judge)");
-    cli.add("forgotten", &o.forgotten, "digits to mark forgotten; default: the checkpoint's own record, else none");
-    cli.add("samples", &o.samples, "samples per digit", 1, 1000000);
-    cli.add("seed", &o.seed, "seed of the z draws (sa_forget's audit uses 777)", 0, INT64_MAX);
-    cli.add("device", &o.device, "where to run", {"auto", "cpu", "cuda"});
-    cli.add("out", &o.out, "folder for audit.md and audit.csv");
-    if (!cli.parse(argc, argv)) return 0;
-    return evaluate(o);
-  });
+  Options o;
+  // --seed: the z draws of the audit, kAuditSeed as in sa_forget's and sa_grayout's audits.
+  Driver d("sa_eval", "Audit a CVAE checkpoint with the judge: per digit accuracy, p(digit) and entropy of its samples.",
+           {"", "runs/sa_eval", static_cast<int64_t>(kAuditSeed)});
+  Cli& cli = d.cli();
+  cli.add("model", &o.model, "CVAE checkpoint to audit (sa_train or sa_forget)");
+  cli.add("before", &o.before, "optional original checkpoint, audited on the same draws for a side-by-side table");
+  cli.add("judge", &o.judge, "10-class judge (sa_judge); default runs/judge/judge.safetensors, skipped if that is absent");
+  cli.add("judge11", &o.judge11, "11-way judge with \"no digit\" (sa_judge --no-digit-class), for the verdict; "
+          "default runs/judge11/judge.safetensors, skipped if that is absent");
+  cli.add("forgotten", &o.forgotten, "digits to mark forgotten; default: the checkpoint's own record, else none");
+  cli.add("samples", &o.samples, "samples per digit", 1, 1000000);
+  return d.main(argc, argv, [&](Driver& d) { return evaluate(o, d); });
 }

@@ -1,0 +1,158 @@
+#include "experiments/lntl/lntl_study.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <sstream>
+
+#include "engine/png.h"
+#include "engine/progress.h"
+#include "engine/run/lr_schedule.h"
+#include "engine/run/step_loop.h"
+#include "engine/run/stop.h"
+#include "engine/timer.h"
+
+void add_lntl_flags(Cli& cli, LntlOptions& o) {
+  cli.add("var", &o.vars, "colour variances to run, a comma list, e.g. 0.02,0.035,0.05 (paper: 0.020..0.050)");
+  cli.add("train-images", &o.train_images, "training images used (the first N of MNIST's 60k)", 128, 60000);
+  cli.add("epochs", &o.epochs, "baseline epochs (official: 100)", 1, 100000);
+  cli.add("lntl-epochs", &o.lntl_epochs, "LNTL epochs from the baseline checkpoint (official: 100)", 1, 100000);
+  cli.add("batch", &o.batch, "batch size", 2, 65536);
+  cli.add("lr", &o.lr, "baseline SGD learning rate (official: 0.01)", 1e-8, 10.0);
+  cli.add("lntl-lr", &o.lntl_lr, "LNTL SGD learning rate (official: 0.001)", 1e-8, 10.0);
+  cli.add("lr-step", &o.lr_step, "epochs between learning-rate decays (official: 40)", 1, 100000);
+  cli.add("lr-gamma", &o.lr_gamma, "learning-rate factor at each decay", 1e-6, 1.0);
+  cli.add("momentum", &o.momentum, "SGD momentum", 0.0, 0.999);
+  cli.add("weight-decay", &o.weight_decay, "SGD L2 weight decay", 0.0, 1.0);
+  cli.add("lambda", &o.lambda, "weight of h's negative entropy in the f,g step", 0.0, 100.0);
+  cli.add("mu", &o.mu, "gradient-reversal factor: f receives -mu x h's colour gradient", 0.0, 100.0);
+  cli.add_switch("reuse-baseline", &o.reuse_baseline, "load a finished baseline.safetensors from an earlier run");
+}
+
+std::vector<float> parse_vars(const std::string& s) {
+  std::vector<float> vars;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    size_t used = 0;
+    float v = 0.0f;
+    try {
+      v = std::stof(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used == 0 || item.find_first_not_of(" ", used) != std::string::npos || !(v > 0.0f && v < 1.0f))
+      throw std::runtime_error("--var: expected a comma list of variances in (0, 1), got '" + s + "'");
+    vars.push_back(v);
+  }
+  if (vars.empty()) throw std::runtime_error("--var: the list is empty");
+  return vars;
+}
+
+std::string var_text(float var) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.3f", var);
+  return s;
+}
+
+void write_samples(const std::string& path, const ColoredMnist& d) {
+  std::vector<float> grid;
+  for (int digit = 0; digit < 10; ++digit)
+    for (int i = 0, taken = 0; i < d.count && taken < 10; ++i)
+      if (d.labels[i] == digit) {
+        grid.insert(grid.end(), d.images.begin() + static_cast<size_t>(i) * ColoredMnist::kDim,
+                    d.images.begin() + static_cast<size_t>(i + 1) * ColoredMnist::kDim);
+        ++taken;
+      }
+  const int n = static_cast<int>(grid.size() / ColoredMnist::kDim);
+  write_image_grid(path, grid.data(), n, 3, ColoredMnist::kSide, ColoredMnist::kSide, 10, 2, 2);
+}
+
+LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& test, const std::string& png,
+                        const std::string& title) {
+  const std::vector<int> pred = predict_digits(be, nets, test);
+  Heatmap h;
+  h.rows = h.cols = 10;
+  h.values.assign(100, 0.0f);
+  LntlScore s;
+  for (int i = 0; i < test.count; ++i) {
+    h.values[test.labels[i] * 10 + pred[i]] += 1.0f;
+    s.accuracy += pred[i] == test.labels[i];
+    s.colour_agreement += pred[i] == test.colours[i];
+  }
+  s.accuracy /= test.count;
+  s.colour_agreement /= test.count;
+  if (png.empty()) return s;
+  char t[160];
+  std::snprintf(t, sizeof t, "%s: accuracy %.2f %%", title.c_str(), 100.0 * s.accuracy);
+  h.title = t;
+  h.xlabel = "predicted digit";
+  h.ylabel = "true digit";
+  write_heatmap(png, h);
+  return s;
+}
+
+bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const ColoredMnist& test,
+                      const LntlPhase& ph, const LntlOptions& o, const std::string& dir, float var, CsvLog& log) {
+  LntlEpochPlan plan;
+  plan.adversarial = ph.adversarial;
+  plan.opt.momentum = o.momentum;
+  plan.opt.weight_decay = o.weight_decay;
+  plan.lambda = o.lambda;
+  plan.mu = o.mu;
+  const std::string ckpt = dir + "/" + ph.name + ".safetensors";
+  auto save = [&](int epochs_done, bool partial) {
+    std::map<std::string, std::string> meta = {{"phase", ph.name},         {"epochs", std::to_string(epochs_done)},
+                                               {"var", var_text(var)},     {"lr", std::to_string(ph.lr)},
+                                               {"seed", std::to_string(o.seed)},
+                                               {"train_images", std::to_string(o.train_images)}};
+    if (partial) meta["interrupted"] = "1";
+    nets.save(be, ckpt, ph.adversarial, meta);
+  };
+  const StepDecay lr(ph.lr, o.lr_step, o.lr_step, o.lr_gamma);
+  Progress progress(ph.name + " var " + var_text(var), static_cast<int64_t>(ph.epochs) * trainer.steps_per_epoch());
+  int64_t step = 0;
+  for (int epoch = 1; epoch <= ph.epochs; ++epoch) {
+    plan.opt.lr = lr.at(epoch);
+    Timer timer;
+    const LntlEpochLosses sums = trainer.run_epoch(be, nets, plan, [&](const LntlEpochLosses& so_far) {
+      const LntlEpochLosses m = so_far.mean();
+      char line[128];
+      const int len = std::snprintf(line, sizeof line, "epoch %d/%d | ce %.4f", epoch, ph.epochs, m.ce);
+      if (ph.adversarial) std::snprintf(line + len, sizeof line - len, " | colour ce %.4f", m.colour_ce);
+      progress.update(++step, line);
+      return !interrupted();
+    });
+    if (sums.steps < trainer.steps_per_epoch()) {
+      progress.finish("interrupted");
+      save(epoch - 1, true);
+      std::printf("interrupted: saved %s (partial epoch %d)\n", ckpt.c_str(), epoch);
+      return false;
+    }
+    const LntlEpochLosses m = sums.mean();
+    const double seconds = timer.seconds();
+    const std::string kept = epoch > 1 ? "the checkpoint of epoch " + std::to_string(epoch - 1) + " is kept"
+                                       : std::string("no checkpoint was written");
+    require_finite(m.ce + m.neg_entropy + m.colour_ce, "the " + ph.name + " training loss", "epoch " + std::to_string(epoch), kept);
+    const LntlScore score = evaluate_lntl(be, nets, test);
+    std::fprintf(stderr, "\n%s epoch %d: ce %.4f, colour ce %.4f, lambda x neg. entropy %.4f, unbiased test accuracy "
+                 "%.2f %% (%.0f s)\n", ph.name.c_str(), epoch, m.ce, m.colour_ce, m.neg_entropy, 100.0 * score.accuracy,
+                 seconds);
+    log.row(var_text(var), ph.name, epoch, plan.opt.lr, m.ce, m.neg_entropy, m.colour_ce, score.accuracy, seconds);
+    save(epoch, false);
+  }
+  progress.finish("");
+  return true;
+}
+
+bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o) {
+  if (!o.reuse_baseline || !std::filesystem::exists(path)) return false;
+  std::map<std::string, std::string> meta;
+  load_safetensors(path, &meta);
+  if (meta.count("interrupted") || meta["epochs"] != std::to_string(o.epochs) ||
+      meta["train_images"] != std::to_string(o.train_images) || meta["seed"] != std::to_string(o.seed))
+    return false;
+  nets.load(be, path, false);
+  std::printf("baseline: reusing %s\n", path.c_str());
+  return true;
+}

@@ -1,0 +1,57 @@
+// The lntl driver's study: its settings (the flags, also readable from a config file), the biased
+// training set's sample grids, the unbiased test score with its confusion matrix, and one training
+// phase (baseline or LNTL) with a checkpoint and a train_log.csv row after every epoch.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/cli.h"
+#include "engine/run/csv_log.h"
+#include "experiments/lntl/lntl_train.h"
+
+struct LntlOptions {
+  std::string vars = "0.035";
+  int train_images = 60000, epochs = 100, lntl_epochs = 100, batch = 128, lr_step = 40;
+  float lr = 0.01f, lntl_lr = 0.001f, lr_gamma = 0.1f, momentum = 0.9f, weight_decay = 5e-4f;
+  float lambda = 0.01f, mu = 0.1f;
+  int64_t seed = 0;  // bound to the driver's --seed
+  bool reuse_baseline = false;
+};
+
+// The study's own flags on a Cli bound to o (the command line's and the config file's).
+void add_lntl_flags(Cli& cli, LntlOptions& o);
+
+// "0.02,0.035" -> {0.02, 0.035}; throws a one-line --var error for anything else.
+std::vector<float> parse_vars(const std::string& s);
+// A variance as its folder and table name: "0.035".
+std::string var_text(float var);
+
+// Ten images of each digit, a row per digit: the training grid shows one colour per row, the test
+// grid shows colours that ignore the row.
+void write_samples(const std::string& path, const ColoredMnist& d);
+
+struct LntlScore {
+  double accuracy = 0, colour_agreement = 0;  // predicted == label, predicted == the painted colour's class
+};
+// Scores the test set; when png is not empty also writes its confusion matrix there.
+LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& test, const std::string& png = "",
+                        const std::string& title = "");
+
+struct LntlPhase {
+  std::string name;  // "baseline" or "lntl"
+  int epochs;
+  float lr;
+  bool adversarial;
+};
+
+// The train_log.csv columns, one row per epoch of either phase.
+inline constexpr const char* kLntlLogHeader = "var,phase,epoch,lr,ce,lambda_neg_entropy,colour_ce,test_accuracy,seconds";
+
+// Trains one phase into dir/<phase>.safetensors, checkpointing after every epoch. Returns false when
+// SIGINT/SIGTERM stopped it (the checkpoint then holds the partial epoch, marked interrupted); a
+// non-finite epoch loss throws RunError(kExitDiverged) before that epoch's weights are saved.
+bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const ColoredMnist& test,
+                      const LntlPhase& ph, const LntlOptions& o, const std::string& dir, float var, CsvLog& log);
+
+// A finished baseline from an earlier run with the same data settings, when --reuse-baseline asks for it.
+bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o);

@@ -1,0 +1,161 @@
+// The threaded CPU backend: every split over the thread pool must give the single-thread result BIT FOR
+// BIT (engine/cpu/thread_pool.h says why it can: reductions over the batch run in fixed slices whatever
+// the thread count, and the other splits do not reorder any sum), and the batch-split convolution must
+// agree with the whole-batch composition of engine/ops/conv2d.h.
+#include <doctest/doctest.h>
+
+#include <cstring>
+#include <functional>
+
+#include "engine/conv_transpose2d.h"
+#include "engine/cpu/conv_chunks.h"
+#include "engine/cpu/thread_pool.h"
+#include "engine/ops/gemm.h"
+#include "models/judge.h"
+#include "models/lntl.h"
+#include "tests/gradcheck.h"
+
+namespace {
+
+// run() at 1 thread, then at 2, 3 and 4: every result must equal the first exactly.
+void same_at_every_thread_count(const std::function<std::vector<float>()>& run) {
+  const int before = cpu::threads();
+  cpu::set_threads(1);
+  const std::vector<float> one = run();
+  for (int t : {2, 3, 4}) {
+    CAPTURE(t);
+    cpu::set_threads(t);
+    const std::vector<float> many = run();
+    REQUIRE(many.size() == one.size());
+    CHECK(std::memcmp(many.data(), one.data(), sizeof(float) * one.size()) == 0);
+  }
+  cpu::set_threads(before);
+}
+
+std::vector<float> concat(std::initializer_list<const std::vector<float>*> parts) {
+  std::vector<float> all;
+  for (const std::vector<float>* p : parts) all.insert(all.end(), p->begin(), p->end());
+  return all;
+}
+
+// Several chunks per slice and a ragged last chunk (600 columns x 400 rows per image: one image a chunk
+// for the 5x5 case; several for the 3x3 one).
+const ConvGeom kThreadCases[] = {{7, 16, 28, 28, 8, 5, 1, 2}, {13, 6, 14, 14, 10, 3, 2, 1}, {3, 2, 9, 9, 4, 3, 1, 1}};
+
+}  // namespace
+
+TEST_CASE("parallel_for runs every task once, nested calls run inline") {
+  const int before = cpu::threads();
+  cpu::set_threads(2);
+  std::vector<int> hits(1000, 0);
+  cpu::parallel_for(10, [&](int outer) { cpu::parallel_for(100, [&](int inner) { ++hits[outer * 100 + inner]; }); });
+  for (int h : hits) REQUIRE(h == 1);
+  cpu::set_threads(before);
+}
+
+TEST_CASE("gemm split over threads equals the one-thread gemm bit for bit, all transposes") {
+  std::mt19937 rng(31);
+  for (bool ta : {false, true})
+    for (bool tb : {false, true})
+      for (auto [M, N, K] : {std::array<int, 3>{40, 301, 100}, {333, 20, 170}, {64, 64, 64}}) {
+        CAPTURE(ta);
+        CAPTURE(tb);
+        CAPTURE(M);
+        CAPTURE(N);
+        const std::vector<float> a = random_vector(static_cast<size_t>(M) * K, rng),
+                                 b = random_vector(static_cast<size_t>(K) * N, rng),
+                                 c0 = random_vector(static_cast<size_t>(M) * N, rng);
+        same_at_every_thread_count([&] {
+          std::vector<float> c = c0;
+          cpu::gemm(ta, tb, M, N, K, 0.75f, a.data(), b.data(), 0.5f, c.data());
+          return c;
+        });
+      }
+}
+
+TEST_CASE("batch-split conv2d: same at every thread count, and equal to the whole-batch ops") {
+  Backend be = make_backend("cpu", 3);
+  std::mt19937 rng(32);
+  for (const ConvGeom& g : kThreadCases) {
+    CAPTURE(g.n);
+    CAPTURE(g.k);
+    const size_t nx = static_cast<size_t>(g.n) * g.c_in * g.h * g.w,
+                 ny = static_cast<size_t>(g.n) * g.c_out * g.oh() * g.ow();
+    const std::vector<float> x = random_vector(nx, rng),
+                             w = random_vector(static_cast<size_t>(g.c_out) * g.col_rows(), rng),
+                             b = random_vector(g.c_out, rng), dy = random_vector(ny, rng);
+    std::vector<float> ws(cpu::conv_chunks_workspace(g));
+    auto chunked = [&] {
+      std::vector<float> y(ny), dx(nx), dw(w.size(), 0.5f), db(b.size(), -0.25f);
+      cpu::conv_chunks_forward(g, x.data(), w.data(), b.data(), y.data(), ws.data());
+      cpu::conv_chunks_backward(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), ws.data());
+      return concat({&y, &dx, &dw, &db});
+    };
+    same_at_every_thread_count(chunked);
+
+    // The whole-batch composition sums dW and db over the batch (up to 5488 terms of size ~1) in another
+    // order: a float tolerance on the scale of the terms.
+    std::vector<float> y(ny), dx(nx), dw(w.size(), 0.5f), db(b.size(), -0.25f), whole_ws(g.workspace_floats());
+    conv2d_fwd(be, g, x.data(), w.data(), b.data(), y.data(), whole_ws.data());
+    conv2d_bwd(be, g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), whole_ws.data());
+    const std::vector<float> want = concat({&y, &dx, &dw, &db}), got = chunked();
+    for (size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == doctest::Approx(want[i]).epsilon(1e-4).scale(1.0));
+  }
+}
+
+TEST_CASE("ConvTranspose2d on the CPU: same at every thread count, and equal to the whole-batch ops") {
+  Backend be = make_backend("cpu", 4);
+  ParamStore p;
+  ConvTranspose2d deconv(p, "deconv", 12, 5, 3, 2, 1, 1);
+  p.allocate(be, 9);
+  std::mt19937 rng(33);
+  const int n = 9, h = 7, w = 7;
+  const ConvTransposeGeom g = deconv.geom(n, h, w);
+  const std::vector<float> x = random_vector(static_cast<size_t>(n) * 12 * h * w, rng),
+                           dy = random_vector(static_cast<size_t>(g.out_floats()), rng);
+  auto layer = [&] {
+    std::vector<float> y(dy.size()), dx(x.size());
+    p.zero_grad(be);
+    deconv.forward(be, p, x.data(), n, h, w, y.data());
+    deconv.backward(be, p, x.data(), dy.data(), n, h, w, dx.data());
+    std::vector<float> grads(p.grads(), p.grads() + p.size());
+    return concat({&y, &dx, &grads});
+  };
+  same_at_every_thread_count(layer);
+
+  std::vector<float> y(dy.size()), dx(x.size()), ws(g.workspace_floats());
+  p.zero_grad(be);
+  conv_transpose2d_fwd(be, g, x.data(), p.value(deconv.w), p.value(deconv.b), y.data(), ws.data());
+  conv_transpose2d_bwd(be, g, x.data(), p.value(deconv.w), dy.data(), dx.data(), p.grad(deconv.w), p.grad(deconv.b),
+                       ws.data());
+  std::vector<float> grads(p.grads(), p.grads() + p.size());
+  const std::vector<float> want = concat({&y, &dx, &grads}), got = layer();
+  for (size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == doctest::Approx(want[i]).epsilon(1e-5));
+}
+
+TEST_CASE("a training step of the judge and of LNTL is bit-identical at 1, 2, 3 and 4 threads") {
+  std::mt19937 rng(34);
+  const int n = 16;  // 4 images a slice, 2 chunks a slice in LNTL's first convolution
+  const std::vector<float> pixels = random_vector(static_cast<size_t>(n) * ColoredMnist::kDim, rng, 0.0f, 1.0f);
+  std::vector<int> labels(n), bins(static_cast<size_t>(n) * 3 * LntlNets::kMapPixels);
+  for (int& l : labels) l = static_cast<int>(rng() % 10);
+  for (int& b : bins) b = static_cast<int>(rng() % ColoredMnist::kBins);
+  same_at_every_thread_count([&] {
+    Backend be = make_backend("cpu", 5);
+    Judge judge(be, 6);
+    Buffer<float> loss(be, 1);
+    judge.train_step(be, pixels.data(), labels.data(), n, 1e-3f, loss.data());
+    return std::vector<float>(judge.params().values(), judge.params().values() + judge.params().size());
+  });
+  same_at_every_thread_count([&] {
+    Backend be = make_backend("cpu", 7);
+    LntlNets nets(be, 8);
+    Buffer<float> losses(be, 3);
+    float* l = losses.data();
+    nets.lntl_step(be, pixels.data(), labels.data(), bins.data(), static_cast<int>(bins.size()), n, SgdHyper{}, 0.01f,
+                   0.1f, {l, l + 1, l + 2});
+    std::vector<float> all;
+    for (ParamStore* p : {&nets.f(), &nets.g(), &nets.h()}) all.insert(all.end(), p->values(), p->values() + p->size());
+    return all;
+  });
+}

@@ -1,0 +1,246 @@
+// bench_steps: the yardstick of the engine's speed. Times one training step of every model the studies
+// train, at the batch sizes they use, on one device: a few warm-up steps, then the median over many.
+// Prints ms/step, the achieved GFLOP/s and its share of the machine's SGEMM peak measured in the same
+// run (a large square GEMM through the same gemm dispatcher, hence at the same thread count).
+// FLOPs are those of the GEMMs (2 per multiply-add), counted once per net from its layer shapes; a
+// training step counts each layer's forward, weight-gradient and (where one is computed) input-gradient
+// products. The inputs are random: a step's cost does not depend on the pixels.
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <functional>
+#include <random>
+#include <vector>
+
+#include "engine/adam.h"
+#include "engine/cli.h"
+#include "engine/cpu/thread_pool.h"
+#include "engine/ops/elementwise.h"
+#include "engine/ops/gemm.h"
+#include "engine/ops/rng.h"
+#include "engine/run/stop.h"
+#include "engine/timer.h"
+#include "models/cvae.h"
+#include "models/judge.h"
+#include "models/lntl.h"
+#include "models/mae.h"
+
+namespace {
+
+// Multiply-adds of one image through a layer, times 2.
+double conv_flops(int in, int out, int k, int oh, int ow) { return 2.0 * in * out * k * k * oh * ow; }
+double linear_flops(int in, int out) { return 2.0 * in * out; }
+
+// One layer's training FLOPs per image: forward + weight gradient, + input gradient when it is computed.
+double trained(double fwd, bool input_grad = true) { return fwd * (input_grad ? 3.0 : 2.0); }
+
+double cvae_step_flops(const CvaeConfig& k) {
+  const int c = k.n_class;
+  return trained(linear_flops(k.x_dim + c, k.h1), false) + trained(linear_flops(k.h1, k.h2)) +
+         trained(linear_flops(k.h2, 2 * k.z_dim)) + trained(linear_flops(k.z_dim + c, k.h2)) +
+         trained(linear_flops(k.h2, k.h1)) + trained(linear_flops(k.h1, k.x_dim));
+}
+
+double judge_step_flops() {
+  return trained(conv_flops(1, 10, 5, 24, 24), false) + trained(conv_flops(10, 20, 5, 8, 8)) +
+         trained(linear_flops(320, 50)) + trained(linear_flops(50, 10));
+}
+
+double mae_step_flops(int code) {
+  // A transposed convolution costs what its mirror convolution (output -> input) costs.
+  return trained(conv_flops(1, 16, 3, 14, 14), false) + trained(conv_flops(16, 32, 3, 7, 7)) +
+         trained(linear_flops(Mae::kFlat, code)) + trained(linear_flops(code, Mae::kFlat)) +
+         trained(conv_flops(16, 32, 3, 7, 7)) + trained(conv_flops(1, 16, 3, 14, 14)) + trained(linear_flops(code, 10));
+}
+
+// LNTL's three nets per image, forward only.
+double lntl_f_flops() { return conv_flops(3, 32, 5, 28, 28) + conv_flops(32, 32, 3, 14, 14); }
+double lntl_g_flops() { return conv_flops(32, 64, 3, 7, 7) + conv_flops(64, 64, 3, 7, 7) + linear_flops(64, 10); }
+double lntl_head_flops() { return conv_flops(32, 32, 3, 14, 14) + conv_flops(32, 8, 3, 14, 14); }
+
+double lntl_baseline_flops() { return 3.0 * (lntl_f_flops() + lntl_g_flops()); }
+// Pass (1): f, g and the three heads forward and backward; pass (2): f and the three heads again.
+double lntl_step_flops() {
+  return lntl_baseline_flops() + 2.0 * 3.0 * (3.0 * lntl_head_flops()) + 3.0 * lntl_f_flops();
+}
+
+struct Timing {
+  double median_s = 0;
+  int steps = 0;
+  double cpu_s = 0;  // process CPU time per step (all threads): on a shared machine, what the step cost
+};
+
+double process_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+// Warm-up (first-touch allocation, thread start), then steps until `seconds` have passed (at least
+// min_steps); the median resists the other jobs on a shared machine better than the mean.
+Timing time_step(Backend& be, const std::function<void()>& step, double seconds, int min_steps) {
+  for (int i = 0; i < 3; ++i) step();
+  backend_sync(be);
+  std::vector<double> times;
+  const double cpu0 = process_cpu_seconds();
+  Timer total;
+  while (static_cast<int>(times.size()) < min_steps || total.seconds() < seconds) {
+    Timer t;
+    step();
+    backend_sync(be);
+    times.push_back(t.seconds());
+  }
+  const double cpu = process_cpu_seconds() - cpu0;
+  std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
+  return Timing{times[times.size() / 2], static_cast<int>(times.size()), cpu / static_cast<double>(times.size())};
+}
+
+std::vector<int> random_ints(size_t n, int classes, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<int> v(n);
+  for (int& x : v) x = static_cast<int>(rng() % static_cast<uint64_t>(classes));
+  return v;
+}
+
+Buffer<float> random_pixels(Backend& be, size_t n) {
+  Buffer<float> x(be, n);
+  fill_uniform(be, x.data(), static_cast<int64_t>(n));
+  return x;
+}
+
+Buffer<int> device_ints(Backend& be, const std::vector<int>& host) {
+  Buffer<int> b(be, host.size());
+  b.upload(be, host);
+  return b;
+}
+
+// The machine's SGEMM rate: a square product large enough to sit at the BLAS kernel's plateau.
+double sgemm_gflops(Backend& be, double seconds) {
+  const int n = 2048;
+  Buffer<float> a = random_pixels(be, static_cast<size_t>(n) * n), b = random_pixels(be, static_cast<size_t>(n) * n),
+                c(be, static_cast<size_t>(n) * n);
+  Timing t = time_step(
+      be, [&] { gemm(be, false, false, n, n, n, 1.0f, a.data(), b.data(), 0.0f, c.data()); }, seconds, 3);
+  return 2.0 * n * n * n / t.median_s * 1e-9;
+}
+
+struct Model {
+  const char* name;
+  int batch;
+  double flops_per_image;
+  std::function<std::function<void()>(Backend&)> make;  // builds the model and its inputs, returns one step
+};
+
+std::vector<Model> models() {
+  std::vector<Model> m;
+  m.push_back({"cvae", 256, cvae_step_flops(CvaeConfig{}), [](Backend& be) -> std::function<void()> {
+                 auto model = std::make_shared<Cvae>(be, CvaeConfig{}, 1);
+                 auto adam = std::make_shared<Adam>(be, model->params(), AdamHyper{});
+                 auto x = std::make_shared<Buffer<float>>(random_pixels(be, 256 * 784));
+                 auto c = std::make_shared<Buffer<float>>(be, 256 * 10);
+                 std::vector<float> onehot(256 * 10, 0.0f);
+                 for (int r = 0; r < 256; ++r) onehot[r * 10 + r % 10] = 1.0f;
+                 c->upload(be, onehot);
+                 auto sums = std::make_shared<Buffer<float>>(be, 2);
+                 return [&be, model, adam, x, c, sums] {
+                   model->params().zero_grad(be);
+                   model->elbo(be, x->data(), c->data(), 256, 1.0f, {sums->data(), sums->data() + 1}, true);
+                   adam->step(be, model->params());
+                 };
+               }});
+  m.push_back({"vae", 128, cvae_step_flops(vae_config()), [](Backend& be) -> std::function<void()> {
+                 auto model = std::make_shared<Cvae>(be, vae_config(), 1);
+                 auto adam = std::make_shared<Adam>(be, model->params(), AdamHyper{});
+                 auto x = std::make_shared<Buffer<float>>(random_pixels(be, 128 * 784));
+                 auto sums = std::make_shared<Buffer<float>>(be, 2);
+                 return [&be, model, adam, x, sums] {
+                   model->params().zero_grad(be);
+                   model->elbo(be, x->data(), nullptr, 128, 1.0f, {sums->data(), sums->data() + 1}, true);
+                   adam->step(be, model->params());
+                 };
+               }});
+  m.push_back({"judge", 64, judge_step_flops(), [](Backend& be) -> std::function<void()> {
+                 auto model = std::make_shared<Judge>(be, 1);
+                 auto x = std::make_shared<Buffer<float>>(random_pixels(be, 64 * 784));
+                 auto labels = std::make_shared<Buffer<int>>(device_ints(be, random_ints(64, 10, 1)));
+                 auto loss = std::make_shared<Buffer<float>>(be, 1);
+                 return [&be, model, x, labels, loss] {
+                   model->train_step(be, x->data(), labels->data(), 64, 1e-3f, loss->data());
+                 };
+               }});
+  m.push_back({"mae", 128, mae_step_flops(32), [](Backend& be) -> std::function<void()> {
+                 // A learning step of the MAE study: reconstruction + 10 x Q cross-entropy, both Adams.
+                 auto model = std::make_shared<Mae>(be, 32, 1);
+                 AdamHyper hyper;
+                 hyper.lr = 1e-3f;
+                 auto ae_adam = std::make_shared<Adam>(be, model->ae(), hyper);
+                 auto q_adam = std::make_shared<Adam>(be, model->q(), hyper);
+                 auto x = std::make_shared<Buffer<float>>(random_pixels(be, 128 * 784));
+                 auto labels = std::make_shared<Buffer<int>>(device_ints(be, random_ints(128, 10, 2)));
+                 auto sums = std::make_shared<Buffer<float>>(be, 2);
+                 return [&be, model, ae_adam, q_adam, x, labels, sums] {
+                   model->ae().zero_grad(be);
+                   model->q().zero_grad(be);
+                   const MaeObjective obj{x->data(), labels->data(), 10.0f};
+                   model->forward_backward(be, x->data(), 128, obj, 1.0f / 128, {sums->data(), sums->data() + 1});
+                   ae_adam->step(be, model->ae());
+                   q_adam->step(be, model->q());
+                 };
+               }});
+  auto lntl = [](bool full) {
+    return [full](Backend& be) -> std::function<void()> {
+      const int n = 128;
+      auto nets = std::make_shared<LntlNets>(be, 1);
+      auto x = std::make_shared<Buffer<float>>(random_pixels(be, static_cast<size_t>(n) * ColoredMnist::kDim));
+      auto labels = std::make_shared<Buffer<int>>(device_ints(be, random_ints(n, 10, 3)));
+      const size_t bins = static_cast<size_t>(n) * ColoredMnist::kChannels * ColoredMnist::kBinPixels;
+      auto bin_labels = std::make_shared<Buffer<int>>(device_ints(be, random_ints(bins, ColoredMnist::kBins, 4)));
+      auto losses = std::make_shared<Buffer<float>>(be, 3);
+      return [&be, full, nets, x, labels, bin_labels, losses, bins] {
+        float* l = losses->data();
+        const SgdHyper opt;
+        if (full)
+          nets->lntl_step(be, x->data(), labels->data(), bin_labels->data(), static_cast<int>(bins), n, opt, 0.01f,
+                          0.1f, {l, l + 1, l + 2});
+        else
+          nets->baseline_step(be, x->data(), labels->data(), n, opt, {l, l + 1, l + 2});
+      };
+    };
+  };
+  m.push_back({"lntl_baseline", 128, lntl_baseline_flops(), lntl(false)});
+  m.push_back({"lntl", 128, lntl_step_flops(), lntl(true)});
+  return m;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return run_guarded("bench_steps", [&] {
+    std::string device = "cpu", only;
+    int threads = 1;
+    float seconds = 3.0f;
+    Cli cli("bench_steps", "Time one training step of every model the studies train (median ms/step, GFLOP/s).");
+    cli.add("device", &device, "where to run", {"auto", "cpu", "cuda"});
+    cli.add("threads", &threads, "CPU threads (the engine's pool; OpenBLAS runs inside it)", 1, 256);
+    cli.add("seconds", &seconds, "timed seconds per model (at least 5 steps)", 0.1, 3600.0);
+    cli.add("only", &only, "time just this model (empty: all)",
+            {"", "cvae", "vae", "judge", "mae", "lntl_baseline", "lntl"});
+    if (!cli.parse(argc, argv)) return 0;
+    cpu::set_threads(threads);
+    Backend be = make_backend(device, 1);
+    const double peak = sgemm_gflops(be, std::min<double>(seconds, 2.0));
+    std::printf("# bench_steps device=%s threads=%d sgemm_peak_gflops=%.1f\n", be.name(), threads, peak);
+    std::printf("| model | batch | GFLOP/step | ms/step | steps timed | GFLOP/s | %% of SGEMM peak | CPU ms/step |\n");
+    std::printf("|---|---|---|---|---|---|---|---|\n");
+    for (const Model& m : models()) {
+      if (!only.empty() && only != m.name) continue;
+      const Timing t = time_step(be, m.make(be), seconds, 5);
+      const double gflop = m.flops_per_image * m.batch * 1e-9;
+      const double rate = gflop / t.median_s;
+      std::printf("| %s | %d | %.3f | %.3f | %d | %.1f | %.1f | %.3f |\n", m.name, m.batch, gflop, 1e3 * t.median_s,
+                  t.steps, rate, 100.0 * rate / peak, 1e3 * t.cpu_s);
+      std::fflush(stdout);
+    }
+    return 0;
+  });
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Every study in order, then one report: runs/<preset>/REPORT.md (tables, figures, command lines,
+# wall times, commit, device, threads and the audit verdicts), which the README quotes.
+#   bash tools/run_all.sh                     # --preset quick: a CPU-sized pass over all six studies
+#   bash tools/run_all.sh --preset full       # the studies' own settings (hours on a CPU: a GPU job)
+#   bash tools/run_all.sh --device cpu        # auto (default) | cpu | cuda, passed to every binary
+# A stage whose command line and input files are unchanged since it last finished is skipped, so an
+# interrupted run resumes where it stopped; delete runs/<preset>/<stage> to redo one stage.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+preset=quick device=auto
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --preset) preset="${2:?--preset needs quick or full}"; shift 2 ;;
+    --device) device="${2:?--device needs auto, cpu or cuda}"; shift 2 ;;
+    -h|--help) sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run_all.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
+  esac
+done
+case "$preset" in quick|full) ;; *) echo "run_all.sh: --preset: expected quick or full, got '$preset'" >&2; exit 2 ;; esac
+case "$device" in auto|cpu|cuda) ;; *) echo "run_all.sh: --device: expected auto, cpu or cuda, got '$device'" >&2; exit 2 ;; esac
+
+[ -x build/sa_train ] || bash tools/setup.sh
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+R=runs/$preset
+mkdir -p "$R"
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit (with uncommitted changes)"
+machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+
+# Per preset: the flags of every stage.
+if [ "$preset" = quick ]; then
+  judge=(--epochs 3); judge11=(--epochs 3)
+  train=(--steps 3000 --lr 1e-3); forget=(--steps 1000 --lr 1e-3 --fisher-samples 10000 --audit-samples 300)
+  grayout=(--steps 1000 --lr 1e-3 --fisher-samples 10000 --audit-samples 300 --attack-starts 16 --attack-steps 200)
+  latent=(--points 1000 --iterations 500)
+  mae=(--warmup 1 --epochs 2 --train-images 20000 --val-images 5000)
+  cf=(--steps-per-phase 1500 --eval-every 250 --eval-samples 1000)
+  lntl=(--train-images 10000 --epochs 4 --lntl-epochs 4 --lr-step 1000)
+else
+  judge=(); judge11=(); train=(); forget=(); grayout=(); latent=(); mae=(); cf=()
+  lntl=(--config experiments/lntl/lntl.conf)
+fi
+
+# stage NAME INPUT_FILES... -- COMMAND...: runs COMMAND (its --out is $R/NAME) unless the same
+# command with the same inputs already finished; records the command and its wall time.
+stage() {
+  local name=$1; shift
+  local inputs=()
+  while [ "$1" != "--" ]; do inputs+=("$1"); shift; done
+  shift
+  local dir=$R/$name key
+  key=$( { printf '%s\n' "$*"; for f in "${inputs[@]}"; do sha1sum "$f"; done; } | sha1sum | cut -c1-16)
+  if [ -f "$dir/.stage_done" ] && [ "$(cat "$dir/.stage_done")" = "$key" ]; then
+    echo "== $name: done before (same command and inputs), skipped"
+    return
+  fi
+  echo "== $name: $*"
+  mkdir -p "$dir"
+  local t0=$SECONDS
+  "$@" --device "$device" --out "$dir"
+  printf '%s\n' "$*" > "$dir/.command"
+  echo $((SECONDS - t0)) > "$dir/.seconds"
+  echo "$key" > "$dir/.stage_done"
+}
+
+J=$R/judge/judge.safetensors J11=$R/judge11/judge.safetensors
+M=$R/sa_train/cvae.safetensors
+stage judge -- ./build/sa_judge "${judge[@]}"
+stage judge11 -- ./build/sa_judge --no-digit-class "${judge11[@]}"
+stage sa_train -- ./build/sa_train "${train[@]}"
+for digits in 0 0,1 3,5,8; do
+  stage "forget_${digits//,/}" "$M" "$J" "$J11" -- ./build/sa_forget --digits "$digits" "${forget[@]}" \
+    --model "$M" --judge "$J" --judge11 "$J11"
+done
+stage grayout_9 "$M" "$J" -- ./build/sa_grayout --digits 9 "${grayout[@]}" --model "$M" --judge "$J"
+stage grayout_9then2 "$M" "$J" -- ./build/sa_grayout --digits 9,2 --sequential "${grayout[@]}" --attack-starts 0 \
+  --model "$M" --judge "$J"
+stage sa_train_nolabel -- ./build/sa_train "${train[@]}" --no-encoder-label
+stage latent "$M" "$R/forget_0/cvae_forget.safetensors" "$R/sa_train_nolabel/cvae.safetensors" -- \
+  ./build/sa_latent "${latent[@]}" \
+  --models "$M,$R/forget_0/cvae_forget.safetensors,$R/sa_train_nolabel/cvae.safetensors"
+stage mae -- ./build/mae "${mae[@]}"
+stage cf_vae -- ./build/cf_vae "${cf[@]}"
+stage lntl -- ./build/lntl "${lntl[@]}"
+
+# ---- the report ----------------------------------------------------------------------------
+report=$R/REPORT.md
+section() {  # section TITLE STAGE...: command, wall time, the stage's markdown and figures
+  local title=$1; shift
+  echo "## $title"; echo
+  for s in "$@"; do
+    local d=$R/$s
+    [ -f "$d/.stage_done" ] || { echo "(stage $s did not run)"; echo; continue; }
+    echo "**$s**: \`$(cat "$d/.command")\` (device $device, $(cat "$d/.seconds") s wall)"; echo
+    for md in "$d"/audit.md "$d"/summary.md "$d"/attack.md; do
+      [ -f "$md" ] && { sed 's/^#/###/' "$md"; echo; }
+    done
+    if [ -f "$d/results.csv" ]; then
+      awk -F, 'NR==1{h="|"; s="|"; for(i=1;i<=NF;i++){h=h" "$i" |"; s=s"---|"} print h; print s; next}
+               {r="|"; for(i=1;i<=NF;i++) r=r" "$i" |"; print r}' "$d/results.csv"; echo
+    fi
+    find "$d" -name '*.png' | sort | while read -r png; do echo "![${png#$R/}](${png#$R/})"; done; echo
+  done
+}
+{
+  echo "# amnesia: every study, preset \`$preset\`"; echo
+  echo "Commit $commit, written $(date -u '+%Y-%m-%d %H:%M UTC') on $machine; device $device;"
+  echo "OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS. Each stage's command and wall time stand under its name"
+  echo "(a stage skipped as done before keeps the time of the run that made it)."; echo
+  section "Judges (the audit's 10-class and 11-way judges)" judge judge11
+  section "1. Selective Amnesia on a one-hot CVAE" sa_train forget_0 forget_01 forget_358
+  section "2. Gray-out forgetting, sequential forgetting, decoder attacks" grayout_9 grayout_9then2
+  section "3. Latent analysis (t-SNE)" sa_train_nolabel latent
+  section "4. Evidence unlearning with a conv autoencoder (MAE + Q)" mae
+  section "5. Catastrophic forgetting of a VAE (EWC, replay)" cf_vae
+  section "6. Learning Not to Learn on Colored MNIST" lntl
+} > "$report"
+echo "wrote $report"
