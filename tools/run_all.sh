@@ -31,8 +31,8 @@ machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | s
 
 # Per preset: the flags of every stage.
 if [ "$preset" = quick ]; then
-  judge=(--epochs 3); judge11=(--epochs 3)
-  train=(--steps 3000 --lr 1e-3); forget=(--steps 1000 --lr 1e-3 --fisher-samples 10000 --audit-samples 300)
+  judge=(--epochs 3); judge11=(--epochs 4 --lr-step 3)
+  train=(--steps 3000); forget=(--fisher-samples 10000 --max-steps 4000)
   grayout=(--steps 1000 --lr 1e-3 --fisher-samples 10000 --audit-samples 300 --attack-starts 16 --attack-steps 200)
   latent=(--points 1000 --iterations 500)
   mae=(--warmup 1 --epochs 2 --train-images 20000 --val-images 5000)
