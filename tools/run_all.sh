@@ -74,7 +74,7 @@ for digits in 0 0,1 3,5,8; do
   stage "forget_${digits//,/}" "$M" "$J" "$J11" -- ./build/sa_forget --digits "$digits" "${forget[@]}" \
     --model "$M" --judge "$J" --judge11 "$J11"
 done
-stage grayout_9 "$M" "$J" -- ./build/sa_grayout --digits 9 "${grayout[@]}" --model "$M" --judge "$J"
+stage grayout_9 "$M" "$J" "$J11" -- ./build/sa_grayout --digits 9 "${grayout[@]}" --model "$M" --judge "$J" --judge11 "$J11"
 stage grayout_9then2 "$M" "$J" -- ./build/sa_grayout --digits 9,2 --sequential "${grayout[@]}" --attack-starts 0 \
   --model "$M" --judge "$J"
 stage sa_train_nolabel -- ./build/sa_train "${train[@]}" --no-encoder-label
