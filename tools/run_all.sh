@@ -33,13 +33,13 @@ machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | s
 if [ "$preset" = quick ]; then
   judge=(--epochs 3); judge11=(--epochs 4 --lr-step 3)
   train=(--steps 3000); forget=(--fisher-samples 10000 --max-steps 4000)
-  grayout=(--steps 1000 --lr 1e-3 --fisher-samples 10000 --audit-samples 300 --attack-starts 16 --attack-steps 200)
+  grayout=(--steps 1000 --lr 1e-3 --fisher-samples 10000 --audit-samples 300); attack=(--attack-starts 16 --attack-steps 200)
   latent=(--points 1000 --iterations 500)
   mae=(--warmup 1 --epochs 2 --train-images 20000 --val-images 5000)
   cf=(--steps-per-phase 1500 --eval-every 250 --eval-samples 1000)
   lntl=(--train-images 10000 --epochs 4 --lntl-epochs 4 --lr-step 1000)
 else
-  judge=(); judge11=(); train=(); forget=(); grayout=(); latent=(); mae=(); cf=()
+  judge=(); judge11=(); train=(); forget=(); grayout=(); attack=(); latent=(); mae=(); cf=()
   lntl=(--config experiments/lntl/lntl.conf)
 fi
 
@@ -74,7 +74,7 @@ for digits in 0 0,1 3,5,8; do
   stage "forget_${digits//,/}" "$M" "$J" "$J11" -- ./build/sa_forget --digits "$digits" "${forget[@]}" \
     --model "$M" --judge "$J" --judge11 "$J11"
 done
-stage grayout_9 "$M" "$J" "$J11" -- ./build/sa_grayout --digits 9 "${grayout[@]}" --model "$M" --judge "$J" --judge11 "$J11"
+stage grayout_9 "$M" "$J" "$J11" -- ./build/sa_grayout --digits 9 "${grayout[@]}" "${attack[@]}" --model "$M" --judge "$J" --judge11 "$J11"
 stage grayout_9then2 "$M" "$J" -- ./build/sa_grayout --digits 9,2 --sequential "${grayout[@]}" --attack-starts 0 \
   --model "$M" --judge "$J"
 stage sa_train_nolabel -- ./build/sa_train "${train[@]}" --no-encoder-label
