@@ -13,6 +13,10 @@ namespace cpu {
 namespace {
 // Planes are independent: each pass splits them over the pool, at least this many per part.
 constexpr int64_t kMinPlanes = 64;
+
+// The input rows (or columns) a pooling window at output position o covers, clipped to [0, size).
+int window_start(int o, const PoolGeom& g) { return std::max(0, o * g.stride - g.pad); }
+int window_end(int o, const PoolGeom& g, int size) { return std::min(size, o * g.stride - g.pad + g.k); }
 }  // namespace
 
 void maxpool_fwd(const float* x, PoolGeom g, float* y, int* argmax) {
@@ -22,9 +26,9 @@ void maxpool_fwd(const float* x, PoolGeom g, float* y, int* argmax) {
     for (int64_t pl = p0; pl < p1; ++pl) {
       const float* src = x + pl * in_plane;
       for (int oy = 0; oy < oh; ++oy) {
-        const int y0 = std::max(0, oy * g.stride - g.pad), y1 = std::min(g.h, oy * g.stride - g.pad + g.k);
+        const int y0 = window_start(oy, g), y1 = window_end(oy, g, g.h);
         for (int ox = 0; ox < ow; ++ox) {
-          const int x0 = std::max(0, ox * g.stride - g.pad), x1 = std::min(g.w, ox * g.stride - g.pad + g.k);
+          const int x0 = window_start(ox, g), x1 = window_end(ox, g, g.w);
           float best = -std::numeric_limits<float>::infinity();
           int at = y0 * g.w + x0;
           for (int iy = y0; iy < y1; ++iy)
@@ -62,9 +66,9 @@ void avgpool_fwd(const float* x, PoolGeom g, float* y) {
     for (int64_t pl = p0; pl < p1; ++pl) {
       const float* src = x + pl * in_plane;
       for (int oy = 0; oy < oh; ++oy) {
-        const int y0 = std::max(0, oy * g.stride - g.pad), y1 = std::min(g.h, oy * g.stride - g.pad + g.k);
+        const int y0 = window_start(oy, g), y1 = window_end(oy, g, g.h);
         for (int ox = 0; ox < ow; ++ox) {
-          const int x0 = std::max(0, ox * g.stride - g.pad), x1 = std::min(g.w, ox * g.stride - g.pad + g.k);
+          const int x0 = window_start(ox, g), x1 = window_end(ox, g, g.w);
           float s = 0.0f;
           for (int iy = y0; iy < y1; ++iy)
             for (int ix = x0; ix < x1; ++ix) s += src[iy * g.w + ix];
@@ -85,9 +89,9 @@ void avgpool_bwd(const float* dy, PoolGeom g, float* dx) {
     for (int64_t pl = p0; pl < p1; ++pl) {
       float* dst = dx + pl * in_plane;
       for (int oy = 0; oy < oh; ++oy) {
-        const int y0 = std::max(0, oy * g.stride - g.pad), y1 = std::min(g.h, oy * g.stride - g.pad + g.k);
+        const int y0 = window_start(oy, g), y1 = window_end(oy, g, g.h);
         for (int ox = 0; ox < ow; ++ox) {
-          const int x0 = std::max(0, ox * g.stride - g.pad), x1 = std::min(g.w, ox * g.stride - g.pad + g.k);
+          const int x0 = window_start(ox, g), x1 = window_end(ox, g, g.w);
           const float d = dy[pl * out_plane + oy * ow + ox] * inv;
           for (int iy = y0; iy < y1; ++iy)
             for (int ix = x0; ix < x1; ++ix) dst[iy * g.w + ix] += d;
