@@ -12,19 +12,27 @@ constexpr float kPalette[10][3] = {{60, 180, 75},  {255, 255, 25}, {0, 130, 200}
                                    {70, 240, 240}, {240, 50, 230}, {230, 25, 75},  {0, 0, 128},
                                    {220, 190, 255}, {255, 250, 200}};
 
-// The colour bin of a channel value in [0, 1]: value * 255 // 32 (255 -> 7, so 8 bins).
-int colour_bin(float v) { return std::min(ColoredMnist::kBins - 1, static_cast<int>(std::floor(v * 255.0f / 32.0f))); }
+// The colour bin of a channel value in [0, 1]: its 8-bit value // 32 (255 -> 7, so 8 bins); kIgnore
+// where the 8-bit value is 0, as the official loader masks it.
+int colour_bin(float v) {
+  const long v8 = std::lround(v * 255.0f);
+  return v8 == 0 ? ColoredMnist::kIgnore : std::min(ColoredMnist::kBins - 1, static_cast<int>(v8 / 32));
+}
+
+// The official data threshold: a pixel belongs to the stroke when its 8-bit gray value is above 128.
+bool in_binary_stroke(float gray) { return std::lround(gray * 255.0f) > 128; }
 
 // Paints one gray image with `colour` and writes its bin labels.
-void paint(const float* gray, const float* colour, float* rgb, int* bins) {
-  for (int c = 0; c < ColoredMnist::kChannels; ++c)
-    for (int p = 0; p < ColoredMnist::kPixels; ++p) rgb[c * ColoredMnist::kPixels + p] = gray[p] * colour[c];
+void paint(const float* gray, const float* colour, ColoredMnist::Stroke stroke, float* rgb, int* bins) {
+  constexpr int kP = ColoredMnist::kPixels;
+  for (int p = 0; p < kP; ++p) {
+    const float weight = stroke == ColoredMnist::Stroke::kBinary ? (in_binary_stroke(gray[p]) ? 1.0f : 0.0f) : gray[p];
+    for (int c = 0; c < ColoredMnist::kChannels; ++c) rgb[c * kP + p] = weight * colour[c];
+  }
   for (int i = 0; i < ColoredMnist::kBinSide; ++i)
     for (int j = 0; j < ColoredMnist::kBinSide; ++j) {
-      const int src = 2 * i * ColoredMnist::kSide + 2 * j, dst = i * ColoredMnist::kBinSide + j;
-      for (int c = 0; c < ColoredMnist::kChannels; ++c)
-        bins[c * ColoredMnist::kBinPixels + dst] =
-            gray[src] > 0.0f ? colour_bin(rgb[c * ColoredMnist::kPixels + src]) : ColoredMnist::kIgnore;
+      const int src = (2 * i + 1) * ColoredMnist::kSide + 2 * j + 1, dst = i * ColoredMnist::kBinSide + j;
+      for (int c = 0; c < ColoredMnist::kChannels; ++c) bins[c * ColoredMnist::kBinPixels + dst] = colour_bin(rgb[c * kP + src]);
     }
 }
 
@@ -35,7 +43,13 @@ std::array<float, 3> palette_colour(int digit) {
   return {kPalette[digit][0] / 255.0f, kPalette[digit][1] / 255.0f, kPalette[digit][2] / 255.0f};
 }
 
-ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed) {
+ColoredMnist::Stroke parse_stroke(const std::string& s) {
+  if (s == "binary") return ColoredMnist::Stroke::kBinary;
+  if (s == "gray") return ColoredMnist::Stroke::kGray;
+  throw std::runtime_error("--stroke: expected binary or gray, got '" + s + "'");
+}
+
+ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed, ColoredMnist::Stroke stroke) {
   if (gray.dim() != ColoredMnist::kPixels) throw std::runtime_error("make_colored_mnist: needs 28x28 digits");
   if (!(var >= 0.0f)) throw std::runtime_error("make_colored_mnist: the colour variance must be >= 0");
   ColoredMnist d;
@@ -50,26 +64,27 @@ ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uin
   for (int i = 0; i < d.count; ++i) {
     d.colours[i] = biased ? d.labels[i] : any_class(rng);
     std::array<float, 3> colour = palette_colour(d.colours[i]);
-    for (float& c : colour) c = std::clamp(c + jitter(rng), 0.0f, 1.0f);
-    paint(gray.images.data() + static_cast<size_t>(i) * ColoredMnist::kPixels, colour.data(),
+    for (float& c : colour) c = static_cast<float>(std::lround(std::clamp(c + jitter(rng), 0.0f, 1.0f) * 255.0f)) / 255.0f;
+    paint(gray.images.data() + static_cast<size_t>(i) * ColoredMnist::kPixels, colour.data(), stroke,
           d.images.data() + static_cast<size_t>(i) * ColoredMnist::kDim,
           d.bins.data() + static_cast<size_t>(i) * ColoredMnist::kChannels * ColoredMnist::kBinPixels);
   }
   return d;
 }
 
-int gather_batch(const ColoredMnist& d, const int* idx, int n, float* x, int* labels, int* bins) {
-  int valid = 0;
+ColourBinCounts gather_batch(const ColoredMnist& d, const int* idx, int n, float* x, int* labels, int* bins) {
+  ColourBinCounts valid{};
   for (int b = 0; b < n; ++b) {
     const size_t i = static_cast<size_t>(idx[b]);
     std::copy_n(d.images.data() + i * ColoredMnist::kDim, ColoredMnist::kDim, x + b * ColoredMnist::kDim);
     labels[b] = d.labels[i];
     const int* src = d.bins.data() + i * ColoredMnist::kChannels * ColoredMnist::kBinPixels;
-    for (int c = 0; c < ColoredMnist::kChannels; ++c)
-      std::copy_n(src + c * ColoredMnist::kBinPixels, ColoredMnist::kBinPixels,
-                  bins + (static_cast<size_t>(c) * n + b) * ColoredMnist::kBinPixels);
-    valid += static_cast<int>(std::count_if(src, src + ColoredMnist::kBinPixels,
-                                            [](int v) { return v != ColoredMnist::kIgnore; }));
+    for (int c = 0; c < ColoredMnist::kChannels; ++c) {
+      const int* channel = src + c * ColoredMnist::kBinPixels;
+      std::copy_n(channel, ColoredMnist::kBinPixels, bins + (static_cast<size_t>(c) * n + b) * ColoredMnist::kBinPixels);
+      valid[c] += static_cast<int>(std::count_if(channel, channel + ColoredMnist::kBinPixels,
+                                                 [](int v) { return v != ColoredMnist::kIgnore; }));
+    }
   }
   return valid;
 }

@@ -2,26 +2,36 @@
 // Every training digit's stroke is painted with its class's mean colour plus Gaussian jitter, so colour
 // predicts the label; every test digit gets the mean colour of a random class, independent of its label,
 // so only a model that reads the shape scores well. The background stays black.
+// The official data (feidfoe/learning-not-to-learn's mnist_10color_jitter_var_*.npy, inspected from the
+// sample images published with a public reimplementation) paint a BINARY stroke: every pixel whose gray
+// value is above 128 (of 255) takes the image's one 8-bit colour, every other pixel is black. Stroke::kGray
+// keeps this project's first generator (pixel = gray intensity x colour) for comparison.
 #pragma once
 #include <array>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine/idx.h"
 
 struct ColoredMnist {
   static constexpr int kChannels = 3, kSide = 28, kPixels = kSide * kSide, kDim = kChannels * kPixels;
-  // The colour-bin labels of the colour heads live on the image resized to 14 x 14 (nearest: pixel
-  // (2i, 2j), PyTorch's F.interpolate default): bin = channel value * 255 // 32, one of 8.
+  // The colour-bin labels of the colour heads live on the image resized to 14 x 14 as the official loader
+  // does it (PIL nearest: pixel (2i+1, 2j+1)): bin = channel value * 255 // 32, one of 8; a channel whose
+  // value there is 0 is ignored (the official mask is per channel).
   static constexpr int kBinSide = 14, kBinPixels = kBinSide * kBinSide, kBins = 8;
-  static constexpr int kIgnore = -1;  // the bin label of a black pixel (no colour to predict)
+  static constexpr int kIgnore = -1;  // the bin label of a zero channel value (no colour to predict)
+  enum class Stroke { kBinary, kGray };
 
   int count = 0;
   std::vector<float> images;   // count x 3 x 28 x 28 (NCHW), values in [0, 1]
   std::vector<int> labels;     // count digits
   std::vector<int> colours;    // count: the class whose mean colour painted the image
-  std::vector<int> bins;       // count x 3 x 14 x 14 colour bins, kIgnore on black pixels
+  std::vector<int> bins;       // count x 3 x 14 x 14 colour bins, kIgnore on zero channel values
 };
+
+// The number of bin labels that are not kIgnore, one count per colour channel.
+using ColourBinCounts = std::array<int, ColoredMnist::kChannels>;
 
 // The 10 mean colours (RGB in [0, 1]) of DESIGN.md s. 8: the official palette is unpublished; this is
 // the common substitute.
@@ -29,11 +39,15 @@ std::array<float, 3> palette_colour(int digit);
 
 // Paints the gray digits of `gray` (28 x 28 each). biased = true: image i takes its label's colour
 // (the training set); false: a uniformly random class's colour (the test set). The colour is the mean
-// plus N(0, var) per channel (var is the variance, the paper's knob), clamped to [0, 1]; pixel =
-// gray intensity * colour. Deterministic in seed.
-ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed);
+// plus N(0, var) per channel (var is the variance, the paper's knob), clamped to [0, 1] and rounded to
+// 8 bits. kBinary: pixel = colour where gray > 128/255, else black; kGray: pixel = gray x colour.
+// Deterministic in seed.
+ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed,
+                                ColoredMnist::Stroke stroke = ColoredMnist::Stroke::kBinary);
+// "binary" or "gray" -> the stroke; throws a one-line --stroke error for anything else.
+ColoredMnist::Stroke parse_stroke(const std::string& s);
 
 // Gathers images idx[0..n) into a batch: x (n x 3 x 28 x 28), labels (n) and bins laid out channel-major
 // as 3 x n x 196, so channel c's labels are one contiguous block of n*196 rows for its head. Returns the
-// number of non-black bin pixels per channel (the same for every channel: black is decided on the gray).
-int gather_batch(const ColoredMnist& d, const int* idx, int n, float* x, int* labels, int* bins);
+// number of labelled (not kIgnore) bin pixels per channel.
+ColourBinCounts gather_batch(const ColoredMnist& d, const int* idx, int n, float* x, int* labels, int* bins);

@@ -157,16 +157,16 @@ void LntlNets::digit_forward_backward(Backend& be, const float* x, const int* la
   backward_f(be, x, n);
 }
 
-void LntlNets::colour_forward_backward(Backend& be, const float* x, const int* bins, int valid, int n,
+void LntlNets::colour_forward_backward(Backend& be, const float* x, const int* bins, const ColourBinCounts& valid, int n,
                                        float feat_grad_scale, const LntlLosses& losses) {
   reserve(be, n);
   forward_f(be, x, n, true);
   fill(be, dfeat_.data(), static_cast<int64_t>(n) * kMapFloats, 0.0f);
-  // Each head: PyTorch's cross_entropy(ignore_index) mean over the non-black pixels. The heads are
-  // SUMMED, as in the official trainer, so f's reversed gradient is 3 x mu x one head's.
-  const float scale = valid > 0 ? 1.0f / static_cast<float>(valid) : 0.0f;
+  // Each head: PyTorch's cross_entropy(ignore_index) mean over its channel's labelled pixels. The heads
+  // are SUMMED, as in the official trainer, so f's reversed gradient is 3 x mu x one head's.
   const int rows = n * kMapPixels;
   for (int c = 0; c < 3; ++c) {
+    const float scale = valid[c] > 0 ? 1.0f / static_cast<float>(valid[c]) : 0.0f;
     forward_head(be, c, n);
     softmax_xent(be, rows_.data(), bins + static_cast<int64_t>(c) * rows, rows, kBins, scale, drows_.data(),
                  losses.colour_ce);
@@ -188,7 +188,7 @@ void LntlNets::baseline_step(Backend& be, const float* x, const int* labels, int
   sgd(be, g_, mom_g_, opt);
 }
 
-void LntlNets::lntl_step(Backend& be, const float* x, const int* labels, const int* bins, int valid, int n,
+void LntlNets::lntl_step(Backend& be, const float* x, const int* labels, const int* bins, const ColourBinCounts& valid, int n,
                          const SgdHyper& opt, float lambda, float mu, const LntlLosses& losses) {
   // (1) f and g learn the digit while pushing h towards uniform colour predictions. h's gradients from
   // this pass are dropped: step (1) does not move h.

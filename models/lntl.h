@@ -41,8 +41,8 @@ class LntlNets {
   void baseline_step(Backend& be, const float* x, const int* labels, int n, const SgdHyper& opt,
                      const LntlLosses& losses);
   // LNTL: steps (1) and (2) on one batch. bins: 3 x n x 196 colour-bin labels (gather_batch's layout),
-  // valid: the non-black pixels per channel.
-  void lntl_step(Backend& be, const float* x, const int* labels, const int* bins, int valid, int n,
+  // valid: the labelled pixels per channel (gather_batch's counts).
+  void lntl_step(Backend& be, const float* x, const int* labels, const int* bins, const ColourBinCounts& valid, int n,
                  const SgdHyper& opt, float lambda, float mu, const LntlLosses& losses);
 
   // The gradient passes the steps are made of (training mode; they ACCUMULATE into the grads, which the
@@ -51,7 +51,7 @@ class LntlNets {
   // and feat_grad_scale times its gradient w.r.t. the features on into f's (-mu = gradient reversal).
   void digit_forward_backward(Backend& be, const float* x, const int* labels, int n, float lambda,
                               const LntlLosses& losses);
-  void colour_forward_backward(Backend& be, const float* x, const int* bins, int valid, int n, float feat_grad_scale,
+  void colour_forward_backward(Backend& be, const float* x, const int* bins, const ColourBinCounts& valid, int n, float feat_grad_scale,
                                const LntlLosses& losses);
 
   // Evaluation mode (running statistics) digit logits for any n, in chunks: x n x 3 x 28 x 28, out n x 10.

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <random>
+#include <stdexcept>
 
 #include "models/colored_mnist.h"
 
@@ -42,10 +43,9 @@ TEST_CASE("colored mnist: the same seed gives the same images, another seed othe
   CHECK(a.labels == gray.labels);
 }
 
-TEST_CASE("colored mnist: the background stays black and the stroke is gray x colour") {
-  const Dataset gray = gray_digits(40, 2);
-  const ColoredMnist d = make_colored_mnist(gray, false, 0.05f, 3);
-  REQUIRE(d.images.size() == static_cast<size_t>(40) * 3 * 784);
+// Checks every pixel of d (painted from gray) against want(gray value, the image's colour channel).
+template <typename Want>
+void check_painting(const Dataset& gray, const ColoredMnist& d, Want want) {
   int lit = 0;
   for (int i = 0; i < d.count; ++i)
     for (int p = 0; p < 784; ++p) {
@@ -54,12 +54,30 @@ TEST_CASE("colored mnist: the background stays black and the stroke is gray x co
         const float v = d.images[static_cast<size_t>(i) * ColoredMnist::kDim + c * 784 + p];
         REQUIRE(v >= 0.0f);
         REQUIRE(v <= 1.0f);
-        if (g == 0.0f) REQUIRE(v == 0.0f);
-        else CHECK(v == doctest::Approx(g * centre(d, i, c)).epsilon(1e-5));
+        REQUIRE(v == doctest::Approx(want(g, centre(d, i, c))).epsilon(1e-5));
       }
-      lit += g > 0.0f;
+      lit += d.images[static_cast<size_t>(i) * ColoredMnist::kDim + p] > 0.0f;
     }
-  CHECK(lit > 40 * 784 / 5);  // the check above really saw strokes
+  CHECK(lit > 40 * 784 / 10);  // the check above really saw strokes
+}
+
+TEST_CASE("colored mnist: binary strokes (the official data) and gray strokes on a black background") {
+  const Dataset gray = gray_digits(40, 2);
+  const ColoredMnist binary = make_colored_mnist(gray, false, 0.05f, 3);
+  REQUIRE(binary.images.size() == static_cast<size_t>(40) * 3 * 784);
+  // Official: a pixel takes the image's whole colour when its 8-bit gray value is above 128, else black.
+  check_painting(gray, binary, [](float g, float colour) { return std::lround(g * 255.0f) > 128 ? colour : 0.0f; });
+  const ColoredMnist soft = make_colored_mnist(gray, false, 0.05f, 3, ColoredMnist::Stroke::kGray);
+  check_painting(gray, soft, [](float g, float colour) { return g * colour; });
+  CHECK(soft.colours == binary.colours);  // the stroke changes the painting, not the colours drawn
+  // Every colour is an 8-bit value, as in the official uint8 images.
+  for (int i = 0; i < binary.count; ++i)
+    for (int c = 0; c < 3; ++c) {
+      const float v8 = centre(binary, i, c) * 255.0f;
+      CHECK(v8 == doctest::Approx(std::round(v8)).epsilon(1e-4));
+    }
+  CHECK_THROWS_WITH_AS(parse_stroke("soft"), doctest::Contains("--stroke"), std::runtime_error);
+  CHECK(parse_stroke("gray") == ColoredMnist::Stroke::kGray);
 }
 
 TEST_CASE("colored mnist: training colours follow the label, with the asked variance") {
@@ -111,33 +129,40 @@ TEST_CASE("colored mnist: test colours are independent of the label") {
   }
 }
 
-TEST_CASE("colored mnist: colour bins on the 14x14 image, black ignored, gathered channel-major") {
+TEST_CASE("colored mnist: colour bins on the 14x14 image, zero channels ignored, gathered channel-major") {
   const Dataset gray = gray_digits(12, 8);
   const ColoredMnist d = make_colored_mnist(gray, true, 0.04f, 9);
   const int per_image = 3 * ColoredMnist::kBinPixels;
+  int ignored = 0, labelled = 0;
   for (int i = 0; i < d.count; ++i)
     for (int c = 0; c < 3; ++c)
       for (int y = 0; y < 14; ++y)
         for (int x = 0; x < 14; ++x) {
-          const int src = (2 * y) * 28 + 2 * x;  // nearest-neighbour downsampling
-          const float v = d.images[static_cast<size_t>(i) * ColoredMnist::kDim + c * 784 + src];
+          const int src = (2 * y + 1) * 28 + 2 * x + 1;  // PIL's nearest-neighbour halving
+          const long v8 = std::lround(d.images[static_cast<size_t>(i) * ColoredMnist::kDim + c * 784 + src] * 255.0f);
           const int bin = d.bins[static_cast<size_t>(i) * per_image + c * 196 + y * 14 + x];
-          if (gray.images[static_cast<size_t>(i) * 784 + src] == 0.0f) REQUIRE(bin == ColoredMnist::kIgnore);
-          else REQUIRE(bin == std::min(7, static_cast<int>(v * 255.0f / 32.0f)));
+          if (v8 == 0) REQUIRE(bin == ColoredMnist::kIgnore);
+          else REQUIRE(bin == std::min(7, static_cast<int>(v8 / 32)));
+          ignored += v8 == 0;
+          labelled += v8 != 0;
         }
+  CHECK(ignored > 0);
+  CHECK(labelled > 0);
   const int idx[3] = {5, 0, 11};
   std::vector<float> x(3 * ColoredMnist::kDim);
   std::vector<int> labels(3), bins(3 * per_image);
-  const int valid = gather_batch(d, idx, 3, x.data(), labels.data(), bins.data());
-  int want_valid = 0;
+  const ColourBinCounts valid = gather_batch(d, idx, 3, x.data(), labels.data(), bins.data());
+  ColourBinCounts want_valid{};
   for (int b = 0; b < 3; ++b) {
     CHECK(labels[b] == d.labels[idx[b]]);
     CHECK(x[b * ColoredMnist::kDim + 100] == d.images[static_cast<size_t>(idx[b]) * ColoredMnist::kDim + 100]);
     for (int c = 0; c < 3; ++c)
-      for (int p = 0; p < 196; ++p)
-        REQUIRE(bins[(c * 3 + b) * 196 + p] == d.bins[static_cast<size_t>(idx[b]) * per_image + c * 196 + p]);
-    for (int p = 0; p < 196; ++p) want_valid += d.bins[static_cast<size_t>(idx[b]) * per_image + p] >= 0;
+      for (int p = 0; p < 196; ++p) {
+        const int bin = d.bins[static_cast<size_t>(idx[b]) * per_image + c * 196 + p];
+        REQUIRE(bins[(c * 3 + b) * 196 + p] == bin);
+        want_valid[c] += bin != ColoredMnist::kIgnore;
+      }
   }
   CHECK(valid == want_valid);
-  CHECK(valid > 0);
+  CHECK(valid[0] > 0);
 }

@@ -199,9 +199,10 @@ std::vector<Model> models() {
       return [&be, full, nets, x, labels, bin_labels, losses, bins] {
         float* l = losses->data();
         const SgdHyper opt;
+        const int per_channel = static_cast<int>(bins) / ColoredMnist::kChannels;
         if (full)
-          nets->lntl_step(be, x->data(), labels->data(), bin_labels->data(), static_cast<int>(bins), n, opt, 0.01f,
-                          0.1f, {l, l + 1, l + 2});
+          nets->lntl_step(be, x->data(), labels->data(), bin_labels->data(), {per_channel, per_channel, per_channel}, n,
+                          opt, 0.01f, 0.1f, {l, l + 1, l + 2});
         else
           nets->baseline_step(be, x->data(), labels->data(), n, opt, {l, l + 1, l + 2});
       };

@@ -15,15 +15,16 @@ namespace {
 
 int run(LntlOptions o, Driver& d) {
   const std::vector<float> vars = parse_vars(o.vars);
+  const ColoredMnist::Stroke stroke = parse_stroke(o.stroke);
   o.seed = d.flags().seed;
   Backend be = d.backend();
   const Dataset train_gray = subset(load_mnist_split(d.flags().data, true), o.train_images);
   const Dataset test_gray = load_mnist_split(d.flags().data, false);
   CsvLog results(d.out_path("results.csv"), "var,method,test_accuracy,colour_agreement,epochs,train_images,seconds");
   CsvLog log(d.out_path("train_log.csv"), kLntlLogHeader);
-  std::printf("lntl: %d training images, batch %d, baseline %d epochs (lr %g), LNTL %d epochs (lr %g), lr x%g every "
+  std::printf("lntl: %s strokes, %d training images, batch %d, baseline %d epochs (lr %g), LNTL %d epochs (lr %g), lr x%g every "
               "%d epochs, lambda %g, mu %g, seed %lld on %s\n",
-              o.train_images, o.batch, o.epochs, o.lr, o.lntl_epochs, o.lntl_lr, o.lr_gamma, o.lr_step, o.lambda,
+              o.stroke.c_str(), o.train_images, o.batch, o.epochs, o.lr, o.lntl_epochs, o.lntl_lr, o.lr_gamma, o.lr_step, o.lambda,
               o.mu, static_cast<long long>(o.seed), be.name());
   std::fflush(stdout);
   std::printf("\n| var | baseline | LNTL |\n|---|---|---|\n");
@@ -31,8 +32,8 @@ int run(LntlOptions o, Driver& d) {
     const std::string dir = d.out_path("var_" + var_text(var));
     std::filesystem::create_directories(dir);
     const uint64_t seed = static_cast<uint64_t>(o.seed);
-    const ColoredMnist train = make_colored_mnist(train_gray, true, var, seed);
-    const ColoredMnist test = make_colored_mnist(test_gray, false, var, seed + 1);
+    const ColoredMnist train = make_colored_mnist(train_gray, true, var, seed, stroke);
+    const ColoredMnist test = make_colored_mnist(test_gray, false, var, seed + 1, stroke);
     write_samples(dir + "/samples_train.png", train);
     write_samples(dir + "/samples_test.png", test);
     LntlTrainer trainer(be, train, o.batch, seed);

@@ -14,6 +14,8 @@
 
 void add_lntl_flags(Cli& cli, LntlOptions& o) {
   cli.add("var", &o.vars, "colour variances to run, a comma list, e.g. 0.02,0.035,0.05 (paper: 0.020..0.050)");
+  cli.add("stroke", &o.stroke, "how digits are painted: binary (the official data: gray > 128 takes the colour) or "
+          "gray (gray x colour, this project's first generator)");
   cli.add("train-images", &o.train_images, "training images used (the first N of MNIST's 60k)", 128, 60000);
   cli.add("epochs", &o.epochs, "baseline epochs (official: 100)", 1, 100000);
   cli.add("lntl-epochs", &o.lntl_epochs, "LNTL epochs from the baseline checkpoint (official: 100)", 1, 100000);
@@ -105,7 +107,8 @@ bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const C
     std::map<std::string, std::string> meta = {{"phase", ph.name},         {"epochs", std::to_string(epochs_done)},
                                                {"var", var_text(var)},     {"lr", std::to_string(ph.lr)},
                                                {"seed", std::to_string(o.seed)},
-                                               {"train_images", std::to_string(o.train_images)}};
+                                               {"train_images", std::to_string(o.train_images)},
+                                               {"stroke", o.stroke}};
     if (partial) meta["interrupted"] = "1";
     nets.save(be, ckpt, ph.adversarial, meta);
   };
@@ -150,7 +153,8 @@ bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string
   std::map<std::string, std::string> meta;
   load_safetensors(path, &meta);
   if (meta.count("interrupted") || meta["epochs"] != std::to_string(o.epochs) ||
-      meta["train_images"] != std::to_string(o.train_images) || meta["seed"] != std::to_string(o.seed))
+      meta["train_images"] != std::to_string(o.train_images) || meta["seed"] != std::to_string(o.seed) ||
+      meta["stroke"] != o.stroke)
     return false;
   nets.load(be, path, false);
   std::printf("baseline: reusing %s\n", path.c_str());

@@ -24,7 +24,7 @@ LntlEpochLosses LntlTrainer::run_epoch(Backend& be, LntlNets& nets, const LntlEp
   float* l = losses_.data();
   const LntlLosses dev{l, l + 1, l + 2};
   for (int s = 0; s < steps_per_epoch(); ++s) {
-    const int valid = gather_batch(d_, order_.next(), batch_, host_x_.data(), host_labels_.data(), host_bins_.data());
+    const ColourBinCounts valid = gather_batch(d_, order_.next(), batch_, host_x_.data(), host_labels_.data(), host_bins_.data());
     x_.upload(be, host_x_);
     labels_.upload(be, host_labels_);
     zero_on(be, l, 3 * sizeof(float));
