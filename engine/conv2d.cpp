@@ -39,3 +39,12 @@ void Conv2d::backward(const Backend& be, const ParamStore& p, const float* x, co
   else
     cpu::conv_chunks_backward(g, x, p.value(w), dy, dx, p.grad(w), db, workspace(be, g));
 }
+
+void Conv2d::backward_input(const Backend& be, const ParamStore& p, const float* dy, int n, int height, int width,
+                            float* dx) {
+  const ConvGeom g = geom(n, height, width);
+  if (be.is_cuda())
+    conv2d_bwd(be, g, nullptr, p.value(w), dy, dx, nullptr, nullptr, workspace(be, g));
+  else
+    cpu::conv_chunks_backward(g, nullptr, p.value(w), dy, dx, nullptr, nullptr, workspace(be, g));
+}

@@ -27,6 +27,9 @@ class Conv2d {
   // when dx is not null. x is the forward input.
   void backward(const Backend& be, const ParamStore& p, const float* x, const float* dy, int n, int height, int width,
                 float* dx);
+  // dx only (n x in x height x width), no parameter gradients: for a pass whose parameter gradients
+  // would be thrown away (LNTL's colour heads in the f,g step).
+  void backward_input(const Backend& be, const ParamStore& p, const float* dy, int n, int height, int width, float* dx);
 
  private:
   float* workspace(const Backend& be, const ConvGeom& g);

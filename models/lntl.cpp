@@ -126,13 +126,16 @@ void LntlNets::forward_head(const Backend& be, int c, int n) {
   batched_transpose(be, ho_.data(), n, kBins, kMapPixels, rows_.data());
 }
 
-void LntlNets::backward_head(const Backend& be, int c, int n, float feat_grad_scale) {
+void LntlNets::backward_head(const Backend& be, int c, int n, float feat_grad_scale, bool head_grads) {
   ColourHead& head = heads_[c];
   batched_transpose(be, drows_.data(), n, kMapPixels, kBins, dho_.data());
-  head.conv2.backward(be, h_, hb_.data(), dho_.data(), n, kMap, kMap, dhb_.data());
+  if (head_grads) head.conv2.backward(be, h_, hb_.data(), dho_.data(), n, kMap, kMap, dhb_.data());
+  else head.conv2.backward_input(be, h_, dho_.data(), n, kMap, kMap, dhb_.data());
   relu_bwd(be, dhb_.data(), hb_.data(), n, kMapFloats);
+  // The batch-norm's gamma/beta sums come with its data gradient at no extra cost; lntl_step drops them.
   head.bn.backward(be, h_, ha_.data(), dhb_.data(), n, kMapPixels, dha_.data());
-  head.conv1.backward(be, h_, feat_.data(), dha_.data(), n, kMap, kMap, dfeat_head_.data());
+  if (head_grads) head.conv1.backward(be, h_, feat_.data(), dha_.data(), n, kMap, kMap, dfeat_head_.data());
+  else head.conv1.backward_input(be, h_, dha_.data(), n, kMap, kMap, dfeat_head_.data());
   // With feat_grad_scale = -mu this axpy IS the gradient-reversal layer: identity forward, -mu backward.
   axpy(be, static_cast<int64_t>(n) * kMapFloats, feat_grad_scale, dfeat_head_.data(), dfeat_.data());
 }
@@ -151,7 +154,7 @@ void LntlNets::digit_forward_backward(Backend& be, const float* x, const int* la
     for (int c = 0; c < 3; ++c) {
       forward_head(be, c, n);
       softmax_neg_entropy(be, rows_.data(), rows, kBins, scale, drows_.data(), losses.neg_entropy);
-      backward_head(be, c, n, 1.0f);
+      backward_head(be, c, n, 1.0f, false);
     }
   }
   backward_f(be, x, n);
@@ -170,7 +173,7 @@ void LntlNets::colour_forward_backward(Backend& be, const float* x, const int* b
     forward_head(be, c, n);
     softmax_xent(be, rows_.data(), bins + static_cast<int64_t>(c) * rows, rows, kBins, scale, drows_.data(),
                  losses.colour_ce);
-    backward_head(be, c, n, feat_grad_scale);
+    backward_head(be, c, n, feat_grad_scale, true);
   }
   backward_f(be, x, n);
 }

@@ -47,7 +47,7 @@ class LntlNets {
 
   // The gradient passes the steps are made of (training mode; they ACCUMULATE into the grads, which the
   // caller zeroes). digit_forward_backward: CE (+ lambda * h's negative entropy when lambda != 0) into
-  // f's and g's grads (and, as a by-product, h's). colour_forward_backward: h's colour CE into h's grads,
+  // f's and g's grads (h's parameter grads are not computed: step (1) does not move h). colour_forward_backward: h's colour CE into h's grads,
   // and feat_grad_scale times its gradient w.r.t. the features on into f's (-mu = gradient reversal).
   void digit_forward_backward(Backend& be, const float* x, const int* labels, int n, float lambda,
                               const LntlLosses& losses);
@@ -84,7 +84,8 @@ class LntlNets {
   // Head c's forward to channels-last logits rows_ (n*196 x 8).
   void forward_head(const Backend& be, int c, int n);
   // drows_ -> head c's grads; ADDS feat_grad_scale * d/dfeat to dfeat_.
-  void backward_head(const Backend& be, int c, int n, float feat_grad_scale);
+  // Head c's backward from drows_ into dfeat_ (times feat_grad_scale); into h's grads only when head_grads.
+  void backward_head(const Backend& be, int c, int n, float feat_grad_scale, bool head_grads);
   void sgd(const Backend& be, ParamStore& p, Buffer<float>& momentum, const SgdHyper& opt);
 
   ParamStore f_, g_, h_;
