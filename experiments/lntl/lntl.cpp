@@ -38,6 +38,7 @@ int run(LntlOptions o, Driver& d) {
     write_samples(dir + "/samples_test.png", test);
     LntlTrainer trainer(be, train, o.batch, seed);
     LntlScore scores[2];
+    std::vector<float> curves[2];
     const LntlPhase phases[2] = {{"baseline", o.epochs, o.lr, false}, {"lntl", o.lntl_epochs, o.lntl_lr, true}};
     for (int k = 0; k < 2; ++k) {
       const LntlPhase& ph = phases[k];
@@ -46,7 +47,8 @@ int run(LntlOptions o, Driver& d) {
       // LNTL starts from the baseline's f and g; h starts fresh.
       if (ph.adversarial) nets.load(be, dir + "/baseline.safetensors", false);
       const bool reused = !ph.adversarial && load_finished_baseline(be, nets, dir + "/baseline.safetensors", o);
-      if (!reused && !train_lntl_phase(be, nets, trainer, test, ph, o, dir, var, log)) return interrupted_exit_code();
+      if (!reused && !train_lntl_phase(be, nets, trainer, test, ph, o, dir, var, log, curves[k]))
+        return interrupted_exit_code();
       scores[k] = evaluate_lntl(be, nets, test, dir + "/confusion_" + ph.name + ".png",
                            (ph.adversarial ? "LNTL" : "baseline") + std::string(" var ") + var_text(var));
       results.row(var_text(var), ph.name, scores[k].accuracy, scores[k].colour_agreement, ph.epochs, o.train_images,
@@ -55,12 +57,13 @@ int run(LntlOptions o, Driver& d) {
                    ph.name.c_str(), var_text(var).c_str(), 100.0 * scores[k].accuracy,
                    100.0 * scores[k].colour_agreement, timer.seconds());
     }
+    write_lntl_curves(dir + "/learning_curves.png", var_text(var), curves[0], curves[1]);
     std::printf("| %s | %.2f %% | %.2f %% |\n", var_text(var).c_str(), 100.0 * scores[0].accuracy,
                 100.0 * scores[1].accuracy);
     std::fflush(stdout);
   }
   std::printf("\nwrote %s/results.csv, %s/train_log.csv and per variance: samples_{train,test}.png, "
-              "confusion_{baseline,lntl}.png, {baseline,lntl}.safetensors\n",
+              "confusion_{baseline,lntl}.png, learning_curves.png, {baseline,lntl}.safetensors\n",
               d.out().c_str(), d.out().c_str());
   return 0;
 }

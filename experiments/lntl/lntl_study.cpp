@@ -95,7 +95,8 @@ LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& t
 }
 
 bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const ColoredMnist& test,
-                      const LntlPhase& ph, const LntlOptions& o, const std::string& dir, float var, CsvLog& log) {
+                      const LntlPhase& ph, const LntlOptions& o, const std::string& dir, float var, CsvLog& log,
+                      std::vector<float>& accuracy_per_epoch) {
   LntlEpochPlan plan;
   plan.adversarial = ph.adversarial;
   plan.opt.momentum = o.momentum;
@@ -142,10 +143,32 @@ bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const C
                  "%.2f %% (%.0f s)\n", ph.name.c_str(), epoch, m.ce, m.colour_ce, m.neg_entropy, 100.0 * score.accuracy,
                  seconds);
     log.row(var_text(var), ph.name, epoch, plan.opt.lr, m.ce, m.neg_entropy, m.colour_ce, score.accuracy, seconds);
+    accuracy_per_epoch.push_back(static_cast<float>(100.0 * score.accuracy));
     save(epoch, false);
   }
   progress.finish("");
   return true;
+}
+
+void write_lntl_curves(const std::string& path, const std::string& var, const std::vector<float>& baseline,
+                       const std::vector<float>& lntl) {
+  LinePlot plot;
+  plot.title = "Colored MNIST var " + var + ": unbiased test accuracy per epoch";
+  plot.xlabel = "epoch (baseline, then LNTL from the baseline's weights)";
+  plot.ylabel = "unbiased test accuracy (%)";
+  plot.vlines = {static_cast<float>(baseline.size()) + 0.5f};
+  const std::vector<float>* curves[2] = {&baseline, &lntl};
+  const char* labels[2] = {"baseline", "LNTL"};
+  for (int k = 0, first = 1; k < 2; first += static_cast<int>(curves[k]->size()), ++k) {
+    Series s;
+    s.label = labels[k];
+    for (size_t e = 0; e < curves[k]->size(); ++e) {
+      s.x.push_back(static_cast<float>(first + static_cast<int>(e)));
+      s.y.push_back((*curves[k])[e]);
+    }
+    plot.series.push_back(s);
+  }
+  write_line_plot(path, plot);
 }
 
 bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o) {

@@ -48,11 +48,18 @@ struct LntlPhase {
 // The train_log.csv columns, one row per epoch of either phase.
 inline constexpr const char* kLntlLogHeader = "var,phase,epoch,lr,ce,lambda_neg_entropy,colour_ce,test_accuracy,seconds";
 
-// Trains one phase into dir/<phase>.safetensors, checkpointing after every epoch. Returns false when
+// Trains one phase into dir/<phase>.safetensors, checkpointing after every epoch and appending the
+// epoch's unbiased test accuracy to accuracy_per_epoch. Returns false when
 // SIGINT/SIGTERM stopped it (the checkpoint then holds the partial epoch, marked interrupted); a
 // non-finite epoch loss throws RunError(kExitDiverged) before that epoch's weights are saved.
 bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const ColoredMnist& test,
-                      const LntlPhase& ph, const LntlOptions& o, const std::string& dir, float var, CsvLog& log);
+                      const LntlPhase& ph, const LntlOptions& o, const std::string& dir, float var, CsvLog& log,
+                      std::vector<float>& accuracy_per_epoch);
+
+// The learning curves: unbiased test accuracy (%) per epoch, the baseline's epochs first, LNTL's
+// continuing from them (it starts from the baseline's weights), a dashed line at the switch.
+void write_lntl_curves(const std::string& path, const std::string& var, const std::vector<float>& baseline,
+                       const std::vector<float>& lntl);
 
 // A finished baseline from an earlier run with the same data settings, when --reuse-baseline asks for it.
 bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o);
