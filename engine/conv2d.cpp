@@ -32,19 +32,19 @@ void Conv2d::forward(const Backend& be, const ParamStore& p, const float* x, int
 
 void Conv2d::backward(const Backend& be, const ParamStore& p, const float* x, const float* dy, int n, int height,
                       int width, float* dx) {
-  const ConvGeom g = geom(n, height, width);
-  float* db = has_bias ? p.grad(b) : nullptr;
-  if (be.is_cuda())
-    conv2d_bwd(be, g, x, p.value(w), dy, dx, p.grad(w), db, workspace(be, g));
-  else
-    cpu::conv_chunks_backward(g, x, p.value(w), dy, dx, p.grad(w), db, workspace(be, g));
+  run_backward(be, p, x, dy, n, height, width, dx, p.grad(w), has_bias ? p.grad(b) : nullptr);
 }
 
 void Conv2d::backward_input(const Backend& be, const ParamStore& p, const float* dy, int n, int height, int width,
                             float* dx) {
+  run_backward(be, p, nullptr, dy, n, height, width, dx, nullptr, nullptr);
+}
+
+void Conv2d::run_backward(const Backend& be, const ParamStore& p, const float* x, const float* dy, int n, int height,
+                          int width, float* dx, float* dw, float* db) {
   const ConvGeom g = geom(n, height, width);
   if (be.is_cuda())
-    conv2d_bwd(be, g, nullptr, p.value(w), dy, dx, nullptr, nullptr, workspace(be, g));
+    conv2d_bwd(be, g, x, p.value(w), dy, dx, dw, db, workspace(be, g));
   else
-    cpu::conv_chunks_backward(g, nullptr, p.value(w), dy, dx, nullptr, nullptr, workspace(be, g));
+    cpu::conv_chunks_backward(g, x, p.value(w), dy, dx, dw, db, workspace(be, g));
 }

@@ -33,5 +33,8 @@ class Conv2d {
 
  private:
   float* workspace(const Backend& be, const ConvGeom& g);
+  // The backward pass on this backend; dw and db null skip the parameter gradients (x is then unread).
+  void run_backward(const Backend& be, const ParamStore& p, const float* x, const float* dy, int n, int height,
+                    int width, float* dx, float* dw, float* db);
   Buffer<float> ws_;
 };

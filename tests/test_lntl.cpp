@@ -153,10 +153,11 @@ TEST_CASE("lntl: f->g backward with h's entropy term matches finite differences"
   // Step (1) never moves h, so its convolutions' gradients are not even computed.
   nets.h().zero_grad(be);
   loss();
-  int nonzero = 0;
+  int nonzero = 0, checked = 0;
   for (const ParamEntry& e : nets.h().entries())
     if (e.name.find("conv") != std::string::npos)
-      for (size_t i = 0; i < e.size; ++i) nonzero += nets.h().grads()[e.offset + i] != 0.0f;
+      for (size_t i = 0; i < e.size; ++i, ++checked) nonzero += nets.h().grads()[e.offset + i] != 0.0f;
+  CHECK(checked > 0);
   CHECK(nonzero == 0);
   CHECK(ent < 0.0f);
   CHECK(ent > -std::log(8.0f) - 1e-4f);
