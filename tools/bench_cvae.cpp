@@ -2,8 +2,9 @@
 #include <cstdio>
 
 #include "engine/adam.h"
-#include "engine/cli.h"
 #include "engine/ops/rng.h"
+#include "engine/run/driver.h"
+#include "engine/run/tee_report.h"
 #include "engine/step_graph.h"
 #include "engine/timer.h"
 #include "models/cvae_fisher.h"
@@ -36,27 +37,27 @@ double time_train_steps(Backend& be, int batch, int steps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_guarded("bench_cvae", [&] {
-    std::string device = "auto";
-    int batch = 256, steps = 200, fisher_samples = 50000;
-    Cli cli("bench_cvae", "Time the CVAE training step and the batched diagonal Fisher.");
-    cli.add("device", &device, "where to run", {"auto", "cpu", "cuda"});
-    cli.add("batch", &batch, "batch size", 1, 65536);
-    cli.add("steps", &steps, "timed training steps", 1, 1000000);
-    cli.add("fisher-samples", &fisher_samples, "samples in the Fisher", 1, 10000000);
-    if (!cli.parse(argc, argv)) return 0;
-    Backend be = make_backend(device, 1);
+  int batch = 256, steps = 200, fisher_samples = 50000;
+  Driver d("bench_cvae", "Time the CVAE training step and the batched diagonal Fisher; the table goes to stdout and "
+           "to bench_cvae.md in --out.", {"", "runs/bench_cvae", 1});
+  d.cli().add("batch", &batch, "batch size", 1, 65536);
+  d.cli().add("steps", &steps, "timed training steps", 1, 1000000);
+  d.cli().add("fisher-samples", &fisher_samples, "samples in the Fisher", 1, 10000000);
+  return d.main(argc, argv, [&](Driver& d) {
+    Backend be = d.backend();
     double step_s = time_train_steps(be, batch, steps);
     Cvae model(be, CvaeConfig{}, 1);
     Timer t;
     Buffer<float> f = cvae_fisher(be, model, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, fisher_samples, 500);
     backend_sync(be);
     double fisher_s = t.seconds();
-    std::printf("| device | CVAE step (batch %d) | steps/s | Fisher (%d samples) |\n|---|---|---|---|\n", batch,
-                fisher_samples);
+    TeeReport md(d.out_path("bench_cvae.md"));
+    md.printf("| device | CVAE step (batch %d) | steps/s | Fisher (%d samples) |\n|---|---|---|---|\n", batch,
+              fisher_samples);
     const bool graphed = be.is_cuda() && StepGraph::enabled();
-    std::printf("| %s%s | %.3f ms | %.1f | %.2f s |\n", be.name(), graphed ? " (CUDA Graph)" : "", 1e3 * step_s,
-                1.0 / step_s, fisher_s);
+    md.printf("| %s%s | %.3f ms | %.1f | %.2f s |\n", be.name(), graphed ? " (CUDA Graph)" : "", 1e3 * step_s,
+              1.0 / step_s, fisher_s);
+    md.save();
     return 0;
   });
 }

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <functional>
 #include <random>
 #include <sstream>
@@ -17,7 +16,6 @@
 #include <vector>
 
 #include "engine/buffer.h"
-#include "engine/cli.h"
 #include "engine/device_timer.h"
 #include "engine/ops/adam.h"
 #include "engine/ops/batchnorm.h"
@@ -36,6 +34,8 @@
 #include "engine/ops/softmax_entropy.h"
 #include "engine/ops/softmax_xent.h"
 #include "engine/ops/transpose.h"
+#include "engine/run/driver.h"
+#include "engine/run/tee_report.h"
 
 namespace {
 
@@ -360,18 +360,15 @@ Ceilings measure_ceilings(Backend& be, int warmup, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_guarded("bench_ops", [&] {
-    std::string device = "auto", out, only;
-    int reps = 50, warmup = 5;
-    Cli cli("bench_ops", "Check every device op against its CPU twin, then time it on the study shapes.");
-    cli.add("device", &device, "where to run", {"auto", "cpu", "cuda"});
-    cli.add("reps", &reps, "timed calls per op (the median is reported)", 1, 100000);
-    cli.add("warmup", &warmup, "untimed calls before timing", 0, 100000);
-    cli.add("only", &only, "time only the ops whose name contains this");
-    cli.add("out", &out, "also write the table to this Markdown file");
-    if (!cli.parse(argc, argv)) return 0;
-    const uint64_t seed = 1;
-    Backend be = make_backend(device, seed);
+  int reps = 50, warmup = 5;
+  std::string only;
+  Driver d("bench_ops", "Check every device op against its CPU twin, then time it on the study shapes; the table "
+           "goes to stdout and to bench_ops.md in --out.", {"", "runs/bench_ops", 1});
+  d.cli().add("reps", &reps, "timed calls per op (the median is reported)", 1, 100000);
+  d.cli().add("warmup", &warmup, "untimed calls before timing", 0, 100000);
+  d.cli().add("only", &only, "time only the ops whose name contains this");
+  return d.main(argc, argv, [&](Driver& d) {
+    Backend be = d.backend();
     std::mt19937 rng(7);
     std::vector<Case> cases = study_cases(rng);
     const Ceilings top = measure_ceilings(be, warmup, reps);
@@ -387,7 +384,7 @@ int main(int argc, char** argv) {
       if (!only.empty() && c.op.find(only) == std::string::npos) continue;
       char check[32] = "(is the CPU twin)";
       if (be.is_cuda()) {
-        const double err = check_against_cpu(be, c, seed);
+        const double err = check_against_cpu(be, c, d.seed());
         std::snprintf(check, sizeof check, "%.1e%s", err, err <= 1e-3 ? "" : " **FAIL**");
         if (!(err <= 1e-3)) {
           ++bad;
@@ -406,8 +403,9 @@ int main(int argc, char** argv) {
                       100.0 * c.bytes / (ms * 1e6) / top.gbps);
       md << "| " << c.op << " | " << c.shape << " | " << check << " | " << line << " |\n";
     }
-    std::printf("%s", md.str().c_str());
-    if (!out.empty()) std::ofstream(out) << md.str();
+    TeeReport report(d.out_path("bench_ops.md"));
+    report.append(md.str());
+    report.save();
     if (bad) std::fprintf(stderr, "bench_ops: %d op(s) disagree with their CPU twin\n", bad);
     return bad ? 1 : 0;
   });

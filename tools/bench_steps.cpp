@@ -13,12 +13,12 @@
 #include <vector>
 
 #include "engine/adam.h"
-#include "engine/cli.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/gemm.h"
 #include "engine/ops/rng.h"
-#include "engine/run/stop.h"
+#include "engine/run/driver.h"
+#include "engine/run/tee_report.h"
 #include "engine/timer.h"
 #include "models/cvae.h"
 #include "models/judge.h"
@@ -216,32 +216,32 @@ std::vector<Model> models() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return run_guarded("bench_steps", [&] {
-    std::string device = "cpu", only;
-    int threads = 1;
-    float seconds = 3.0f;
-    Cli cli("bench_steps", "Time one training step of every model the studies train (median ms/step, GFLOP/s).");
-    cli.add("device", &device, "where to run", {"auto", "cpu", "cuda"});
-    cli.add("threads", &threads, "CPU threads (the engine's pool; OpenBLAS runs inside it)", 1, 256);
-    cli.add("seconds", &seconds, "timed seconds per model (at least 5 steps)", 0.1, 3600.0);
-    cli.add("only", &only, "time just this model (empty: all)",
-            {"", "cvae", "vae", "judge", "mae", "lntl_baseline", "lntl"});
-    if (!cli.parse(argc, argv)) return 0;
+  std::string only;
+  int threads = 1;
+  float seconds = 3.0f;
+  Driver d("bench_steps", "Time one training step of every model the studies train (median ms/step, GFLOP/s); the "
+           "table goes to stdout and to bench_steps.md in --out.", {"", "runs/bench_steps", 1});
+  d.cli().add("threads", &threads, "CPU threads (the engine's pool; OpenBLAS runs inside it)", 1, 256);
+  d.cli().add("seconds", &seconds, "timed seconds per model (at least 5 steps)", 0.1, 3600.0);
+  d.cli().add("only", &only, "time just this model (empty: all)",
+              {"", "cvae", "vae", "judge", "mae", "lntl_baseline", "lntl"});
+  return d.main(argc, argv, [&](Driver& d) {
     cpu::set_threads(threads);
-    Backend be = make_backend(device, 1);
+    Backend be = d.backend();
     const double peak = sgemm_gflops(be, std::min<double>(seconds, 2.0));
-    std::printf("# bench_steps device=%s threads=%d sgemm_peak_gflops=%.1f\n", be.name(), threads, peak);
-    std::printf("| model | batch | GFLOP/step | ms/step | steps timed | GFLOP/s | %% of SGEMM peak | CPU ms/step |\n");
-    std::printf("|---|---|---|---|---|---|---|---|\n");
+    TeeReport md(d.out_path("bench_steps.md"));
+    md.printf("# bench_steps device=%s threads=%d sgemm_peak_gflops=%.1f\n", be.name(), threads, peak);
+    md.printf("| model | batch | GFLOP/step | ms/step | steps timed | GFLOP/s | %% of SGEMM peak | CPU ms/step |\n");
+    md.printf("|---|---|---|---|---|---|---|---|\n");
     for (const Model& m : models()) {
       if (!only.empty() && only != m.name) continue;
       const Timing t = time_step(be, m.make(be), seconds, 5);
       const double gflop = m.flops_per_image * m.batch * 1e-9;
       const double rate = gflop / t.median_s;
-      std::printf("| %s | %d | %.3f | %.3f | %d | %.1f | %.1f | %.3f |\n", m.name, m.batch, gflop, 1e3 * t.median_s,
-                  t.steps, rate, 100.0 * rate / peak, 1e3 * t.cpu_s);
-      std::fflush(stdout);
+      md.printf("| %s | %d | %.3f | %.3f | %d | %.1f | %.1f | %.3f |\n", m.name, m.batch, gflop, 1e3 * t.median_s,
+                t.steps, rate, 100.0 * rate / peak, 1e3 * t.cpu_s);
     }
+    md.save();
     return 0;
   });
 }

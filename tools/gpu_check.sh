@@ -15,7 +15,7 @@
 #   bench_steps every model's training step
 # A step that fails or runs out of time is recorded and the rest still run. Writes $OUT/gpu_check.md
 # (the report), $OUT/RESULTS.md (bench/RESULTS.md with this run's section appended: copy it home),
-# $OUT/bench_ops.md and $OUT/logs.tar.gz.
+# $OUT/bench_ops/ (bench_ops.md, run.json) and $OUT/logs.tar.gz.
 # Rehearsal without a GPU (GPU steps fail as expected): SKIP_BUILD=1 BUILD=build-gpu bash tools/gpu_check.sh
 # (or a real build, BUILD_CAP=1500 BUDGET=2000 on a slow machine);
 # DEVICE=cpu FULL=0 runs the smoke steps on the CPU, which checks the commands and the output checks.
@@ -105,7 +105,7 @@ fi
 
 # ---- correctness, then the speed bars ------------------------------------------------------------------
 step gpu_tests 150 "$BUILD/amnesia_gpu_tests"
-step bench_cvae 90 "$BUILD/bench_cvae" --device "$DEVICE" --steps 2000 --fisher-samples 50000
+step bench_cvae 90 "$BUILD/bench_cvae" --device "$DEVICE" --steps 2000 --fisher-samples 50000 --out "$smoke/bench_cvae"
 step peer_cvae 150 python3 tools/peers/cvae.py --steps 1000 --fisher-samples 300
 
 if [ "$FULL" = 1 ]; then
@@ -115,7 +115,7 @@ if [ "$FULL" = 1 ]; then
   step pipeline_forget 120 "$BUILD/sa_forget" --device "$DEVICE" --digits 0 --steps 10000 --fisher-samples 50000 \
       --model "$pipe/train/cvae.safetensors" --judge "$pipe/judge/judge.safetensors" --out "$pipe/forget_0"
 fi
-step bench_ops 90 "$BUILD/bench_ops" --device "$DEVICE" --out "$OUT/bench_ops.md"
+step bench_ops 90 "$BUILD/bench_ops" --device "$DEVICE" --out "$OUT/bench_ops"
 
 # ---- every binary on tiny settings -------------------------------------------------------------------
 smoke judge "$smoke/judge" "$BUILD/sa_judge" --epochs 1 --batch 256
@@ -137,7 +137,7 @@ smoke lntl "$smoke/lntl" "$BUILD/lntl" --train-images 2000 --epochs 1 --lntl-epo
 sanitizer=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -1)
 step memcheck 120 "${sanitizer:-compute-sanitizer}" --tool memcheck --error-exitcode 1 "$BUILD/amnesia_gpu_tests" \
     -tc="gpu whole model: CVAE*,gpu whole model: judge*,gpu whole model: one LNTL*,gpu batch norm*,gpu fisher*,gpu memory*"
-step bench_steps 60 "$BUILD/bench_steps" --device "$DEVICE" --seconds 1
+step bench_steps 60 "$BUILD/bench_steps" --device "$DEVICE" --seconds 1 --out "$smoke/bench_steps"
 
 # ---- the report ----------------------------------------------------------------------------------------
 val() { grep -ho "$1=[0-9.]*" "$logs/$2.log" 2>/dev/null | head -1 | cut -d= -f2; }
@@ -168,7 +168,7 @@ pipeline_s=$([ -n "$train_s" ] && [ -n "$forget_s" ] && echo $((train_s + forget
   echo
   echo "gpu suite: $(grep -E '^\[doctest\] (test cases|Status)' "$logs/gpu_tests.log" 2>/dev/null | tr '\n' ' ' || echo 'no result')"
   echo
-  [ -f "$OUT/bench_ops.md" ] && { echo "### bench_ops"; echo; cat "$OUT/bench_ops.md"; echo; }
+  [ -f "$OUT/bench_ops/bench_ops.md" ] && { echo "### bench_ops"; echo; cat "$OUT/bench_ops/bench_ops.md"; echo; }
 } > "$OUT/section.md"
 { echo "# gpu_check"; echo; cat "$OUT/section.md"
   for f in "$logs"/*.log; do

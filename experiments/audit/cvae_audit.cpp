@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "engine/cli.h"
 #include "engine/write_file.h"
 #include "models/cvae_sampling.h"
 
@@ -30,6 +31,16 @@ AuditJudges load_audit_judges(const Backend& be, const std::string& judge, const
   j.no_digit = load_judge(be, judge11.empty() ? kDefaultJudge11Path : judge11, !judge11.empty(), Judge::kDigits + 1);
   return j;
 }
+
+void add_audit_flags(Cli& cli, AuditFlags& f, const std::string& samples_flag) {
+  cli.add("judge", &f.judge, std::string("10-class judge (sa_judge); default ") + kDefaultJudgePath +
+          ", its readings (and what needs them) skipped if that is absent");
+  cli.add("judge11", &f.judge11, std::string("11-way judge with \"no digit\" (sa_judge --no-digit-class), for the "
+          "verdict; default ") + kDefaultJudge11Path + ", skipped if that is absent");
+  cli.add(samples_flag, &f.samples, "samples per digit in the audit", 1, 1000000);
+}
+
+AuditJudges load_audit_judges(const Backend& be, const AuditFlags& f) { return load_audit_judges(be, f.judge, f.judge11); }
 
 std::vector<ClassAudit> audit_cvae(const Backend& be, Cvae& model, AuditJudges& judges, int per_digit,
                                    const std::vector<int>& forgotten, uint64_t seed) {

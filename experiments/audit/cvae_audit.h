@@ -31,6 +31,16 @@ struct AuditJudges {
 // absent); a named file must exist and hold a judge of the right class count.
 AuditJudges load_audit_judges(const Backend& be, const std::string& judge, const std::string& judge11);
 
+// The audit's flags, shared by every driver that audits a CVAE (sa_forget, sa_grayout, sa_eval).
+struct AuditFlags {
+  std::string judge, judge11;  // "" = the default path, skipped with a note when absent
+  int samples = 1000;          // per digit
+};
+class Cli;
+// Registers --judge, --judge11 and the per-digit sample count under samples_flag.
+void add_audit_flags(Cli& cli, AuditFlags& f, const std::string& samples_flag);
+AuditJudges load_audit_judges(const Backend& be, const AuditFlags& f);
+
 // The per-digit audit of `model` by whichever judges are present, on z draws fixed by `seed`.
 std::vector<ClassAudit> audit_cvae(const Backend& be, Cvae& model, AuditJudges& judges, int per_digit,
                                    const std::vector<int>& forgotten, uint64_t seed);

@@ -5,16 +5,18 @@
 #include <vector>
 
 #include "engine/idx.h"
+#include "experiments/audit/cvae_audit.h"
 #include "experiments/grayout/decoder_attack.h"
 #include "models/cvae.h"
 
 struct GrayoutOptions {
-  std::string model = "runs/sa_train/cvae.safetensors", judge, judge11, digits = "9";
+  std::string model = "runs/sa_train/cvae.safetensors", digits = "9";
   std::string out, attack_init = "both";  // out: bound to the driver's --out
   bool sequential = false;
-  int steps = 5000, batch = 256, fisher_samples = 50000, audit_samples = 1000, log_every = 100, ckpt_every = 1000;
+  int steps = 5000, batch = 256, fisher_samples = 50000, log_every = 100, ckpt_every = 1000;
   int attack_starts = 64, attack_steps = 500;
   float lr = 1e-4f, lambda = 100.0f, gamma = 1.0f, beta = 1.0f, attack_lr = 0.05f;
+  AuditFlags audit;
 };
 
 // "9,2" from {9, 2} with sep ",".

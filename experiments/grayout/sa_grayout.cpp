@@ -24,7 +24,7 @@ int grayout(GrayoutOptions o, Driver& d) {
   original.load(be, o.model);
   model.params().copy_from(be, original.params());
   // The judge and the data load before the long part, so a bad path fails fast.
-  AuditJudges judges = load_audit_judges(be, o.judge, o.judge11);
+  AuditJudges judges = load_audit_judges(be, o.audit);
   Dataset train = load_mnist_split(d.flags().data, true);
 
   std::vector<GrayoutStage> stages = plan_grayout_stages(o, digits, prior);
@@ -37,7 +37,7 @@ int grayout(GrayoutOptions o, Driver& d) {
     // Within a sequence each stage gets its own pictures and audit against the model it started from.
     if (stages.size() > 1) {
       write_sample_grid(be, model, 10, 1234, st.dir + "/samples_after.png");
-      audit_and_report(be, judges, &frozen, model, o.audit_samples, st.forgotten_so_far, kAuditSeed, st.dir);
+      audit_and_report(be, judges, &frozen, model, o.audit.samples, st.forgotten_so_far, kAuditSeed, st.dir);
     }
   }
   if (stages.size() > 1)
@@ -49,7 +49,7 @@ int grayout(GrayoutOptions o, Driver& d) {
   std::printf("wrote cvae_grayout.safetensors, samples_before.png, samples_after.png in %s\n", o.out.c_str());
   if (!judges) return 0;
   if (stages.size() > 1) std::printf("\nwhole sequence, original -> final model:");
-  audit_and_report(be, judges, &original, model, o.audit_samples, forgotten, kAuditSeed, o.out);
+  audit_and_report(be, judges, &original, model, o.audit.samples, forgotten, kAuditSeed, o.out);
   if (o.attack_starts == 0 || !judges.digits) return 0;  // the attacks steer by the 10-class judge
 
   AttackStudyConfig ac;
@@ -80,9 +80,7 @@ int main(int argc, char** argv) {
                  "forget --digits one at a time in the given order, each stage from the previous model with a fresh "
                  "Fisher on the digits not yet forgotten (e.g. --digits 9,2 --sequential)");
   cli.add("model", &o.model, "trained CVAE checkpoint (sa_train)");
-  cli.add("judge", &o.judge, "10-class judge (sa_judge); default runs/judge/judge.safetensors, its metrics and the attacks are skipped if that is absent");
-  cli.add("judge11", &o.judge11, "11-way judge with \"no digit\" (sa_judge --no-digit-class), for the verdict; default "
-          "runs/judge11/judge.safetensors, skipped if that is absent");
+  add_audit_flags(cli, o.audit, "audit-samples");
   cli.add("steps", &o.steps, "gray-out steps per stage", 1, 100000000);
   cli.add("batch", &o.batch, "batch size of each of the real, replay and gray batches", 1, 65536);
   cli.add("lr", &o.lr, "Adam learning rate", 1e-8, 1.0);
@@ -90,7 +88,6 @@ int main(int argc, char** argv) {
   cli.add("gamma", &o.gamma, "weight of the replay term", 0.0, 1e6);
   cli.add("beta", &o.beta, "weight of the gray-out term (squared error to 0.5, summed over pixels)", 0.0, 1e6);
   cli.add("fisher-samples", &o.fisher_samples, "real images of the remembered digits for each stage's Fisher (capped at what there is)", 1, 10000000);
-  cli.add("audit-samples", &o.audit_samples, "samples per digit in the audit", 1, 1000000);
   cli.add("attack-starts", &o.attack_starts, "random starts per attack (0 skips the attacks)", 0, 100000);
   cli.add("attack-steps", &o.attack_steps, "Adam steps per attack", 0, 10000000);
   cli.add("attack-lr", &o.attack_lr, "Adam learning rate of the attacks", 1e-8, 100.0);

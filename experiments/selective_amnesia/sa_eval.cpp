@@ -8,8 +8,8 @@
 namespace {
 
 struct Options {
-  std::string model, before, judge, judge11, forgotten;
-  int samples = 1000;
+  std::string model, before, forgotten;
+  AuditFlags audit;
 };
 
 // The digits to mark forgotten: --forgotten, else what sa_forget recorded in the checkpoint, else none.
@@ -21,13 +21,13 @@ int evaluate(const Options& o, Driver& d) {
   if (o.model.empty()) throw std::runtime_error("--model is required (a CVAE checkpoint from sa_train or sa_forget)");
   Backend be = d.backend();
   const std::vector<int> forgotten = forgotten_digits(o);
-  AuditJudges judges = load_audit_judges(be, o.judge, o.judge11);
+  AuditJudges judges = load_audit_judges(be, o.audit);
   if (!judges) throw std::runtime_error("no judge to audit with: train them with sa_judge and sa_judge --no-digit-class");
   Cvae model(be, conditional_cvae_config_of(o.model), 0);
   model.load(be, o.model);
   Cvae original(be, o.before.empty() ? CvaeConfig{} : conditional_cvae_config_of(o.before), 0);
   if (!o.before.empty()) original.load(be, o.before);
-  audit_and_report(be, judges, o.before.empty() ? nullptr : &original, model, o.samples, forgotten,
+  audit_and_report(be, judges, o.before.empty() ? nullptr : &original, model, o.audit.samples, forgotten,
                    d.seed(), d.out());
   std::printf("wrote audit.md and audit.csv (and verdict.txt with the 11-way judge) in %s\n", d.out().c_str());
   return 0;
@@ -43,10 +43,7 @@ int main(int argc, char** argv) {
   Cli& cli = d.cli();
   cli.add("model", &o.model, "CVAE checkpoint to audit (sa_train or sa_forget)");
   cli.add("before", &o.before, "optional original checkpoint, audited on the same draws for a side-by-side table");
-  cli.add("judge", &o.judge, "10-class judge (sa_judge); default runs/judge/judge.safetensors, skipped if that is absent");
-  cli.add("judge11", &o.judge11, "11-way judge with \"no digit\" (sa_judge --no-digit-class), for the verdict; "
-          "default runs/judge11/judge.safetensors, skipped if that is absent");
+  add_audit_flags(cli, o.audit, "samples");
   cli.add("forgotten", &o.forgotten, "digits to mark forgotten; default: the checkpoint's own record, else none");
-  cli.add("samples", &o.samples, "samples per digit", 1, 1000000);
   return d.main(argc, argv, [&](Driver& d) { return evaluate(o, d); });
 }
