@@ -164,6 +164,7 @@ TEST_CASE("run harness: sa_train's loss curve at a fixed seed equals the stored 
   CHECK(rec.get("flags")->get("seed")->text == "7");
   CHECK_FALSE(rec.get("commit")->text.empty());
   CHECK(rec.get("threads")->get("OPENBLAS_NUM_THREADS")->text == "1");
+  CHECK(std::stoi(rec.get("threads")->get("engine")->text) >= 1);  // the pool's size, as the run used it
   CHECK(rec.get("start")->kind == Json::String);
   CHECK(rec.get("end")->kind == Json::String);
 }

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "engine/cpu/thread_pool.h"
 #include "engine/json.h"
 #include "engine/write_file.h"
 #include "git_commit.h"  // generated into the build folder
@@ -24,12 +25,18 @@ std::string utc_now() {
   return buf;
 }
 
+// The engine's CPU pool (its size at the time of writing: a driver may set it after the record starts),
+// OpenBLAS's own count, the hardware's, and the environment variables that chose them.
 std::string threads_json() {
-  const char* env = std::getenv("OPENBLAS_NUM_THREADS");
-  std::string s = "{\"openblas\": ";
+  auto env = [](const char* var) {
+    const char* v = std::getenv(var);
+    return v ? json_escape(v) : std::string("null");
+  };
+  std::string s = "{\"engine\": " + std::to_string(cpu::threads()) + ", \"openblas\": ";
   s += openblas_get_num_threads ? std::to_string(openblas_get_num_threads()) : "null";
   s += ", \"hardware\": " + std::to_string(std::thread::hardware_concurrency());
-  s += ", \"OPENBLAS_NUM_THREADS\": " + (env ? json_escape(env) : std::string("null")) + "}";
+  s += ", \"AMNESIA_THREADS\": " + env("AMNESIA_THREADS") + ", \"OPENBLAS_NUM_THREADS\": " +
+       env("OPENBLAS_NUM_THREADS") + "}";
   return s;
 }
 

@@ -1,5 +1,5 @@
 // mae: evidence unlearning with a modified conv autoencoder (reference 002; the study is defined in
-// models/mae_unlearn.h, the model in models/mae.h). Warm-up on all digits, then epochs alternating learning
+// experiments/mae_unlearning/mae_unlearn.h, the model in models/mae.h). Warm-up on all digits, then epochs alternating learning
 // on the other digits with unlearning the --forget digits; each phase is scored on a held-out validation
 // split (the last --val-images of MNIST's 60k training images) and the best unlearning epoch is kept.
 // Writes metrics.csv, recon_curves.png, recon_before_after.png, before / best / last checkpoints and
