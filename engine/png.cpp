@@ -310,8 +310,8 @@ void draw_series(Canvas& c, const Frame& f, const Axis& ax, const Axis& ay, cons
     if (!finite(s.x[i]) || !finite(s.y[i])) { have_prev = false; continue; }
     int x = int(std::lround(ax.to_px(s.x[i], f.x0, f.x1)));
     int y = int(std::lround(ay.to_px(s.y[i], f.y1, f.y0)));
-    if (s.points_only) {
-      c.fill_rect(x - 1, y - 1, 3, 3, col);
+    if (s.points_only) {  // 5 x 5: a point a reader can see and whose colour reads
+      c.fill_rect(x - 2, y - 2, 5, 5, col);
       continue;
     }
     if (have_prev) c.line(px, py, x, y, col, 2);
@@ -335,30 +335,51 @@ int points_inside(const std::vector<Series>& series, const Frame& f, const Axis&
   return n;
 }
 
-// The legend goes in whichever corner of the plot hides the fewest data points.
-void draw_legend(Canvas& c, const Frame& f, const Axis& ax, const Axis& ay,
-                 const std::vector<Series>& series, int s) {
+struct LegendBox {
+  int w = 0, h = 0;  // 0 x 0: no series has a label, no legend
+};
+LegendBox legend_box(const std::vector<Series>& series, int s) {
   int widest = 0;
   bool any = false;
   for (const Series& se : series) {
     widest = std::max(widest, text_width(se.label, s));
     any = any || !se.label.empty();
   }
-  if (!any) return;
+  if (!any) return {};
   const int row = text_height(s) + 4 * s, swatch = 12 * s, padding = 4 * s;
-  int w = padding * 3 + swatch + widest, h = padding * 2 + row * int(series.size()) - 4 * s;
-  const int xs[2] = {f.x1 - w - 6 * s, f.x0 + 6 * s}, ys[2] = {f.y0 + 6 * s, f.y1 - h - 6 * s};
-  int x0 = xs[0], y0 = ys[0], best = -1;
-  for (int cy : ys)
-    for (int cx : xs) {
-      int hidden = points_inside(series, f, ax, ay, cx, cy, w, h);
-      if (best < 0 || hidden < best) { best = hidden; x0 = cx; y0 = cy; }
-    }
+  return {padding * 3 + swatch + widest, padding * 2 + row * int(series.size()) - 4 * s};
+}
+bool is_scatter(const std::vector<Series>& series) {
+  for (const Series& se : series)
+    if (se.points_only) return true;
+  return false;
+}
+
+// A scatter's legend stands in the right margin, off the data; a line plot's goes in whichever
+// corner of the plot hides the fewest data points.
+void draw_legend(Canvas& c, const Frame& f, const Axis& ax, const Axis& ay,
+                 const std::vector<Series>& series, int s) {
+  const LegendBox box = legend_box(series, s);
+  if (box.w == 0) return;
+  const int w = box.w, h = box.h, row = text_height(s) + 4 * s, swatch = 12 * s, padding = 4 * s;
+  int x0 = f.x1 + 8 * s, y0 = f.y0;
+  if (!is_scatter(series)) {
+    const int xs[2] = {f.x1 - w - 6 * s, f.x0 + 6 * s}, ys[2] = {f.y0 + 6 * s, f.y1 - h - 6 * s};
+    int best = -1;
+    for (int cy : ys)
+      for (int cx : xs) {
+        int hidden = points_inside(series, f, ax, ay, cx, cy, w, h);
+        if (best < 0 || hidden < best) { best = hidden; x0 = cx; y0 = cy; }
+      }
+  }
   c.fill_rect(x0, y0, w, h, kWhite);
   c.frame(x0, y0, w, h, kAxis);
   for (size_t i = 0; i < series.size(); ++i) {
     int y = y0 + padding + int(i) * row;
-    c.fill_rect(x0 + padding, y + text_height(s) / 2 - 1, swatch, 3, series_color(i));
+    if (series[i].points_only)
+      c.fill_rect(x0 + padding + swatch / 2 - 3 * s, y + text_height(s) / 2 - 3 * s, 6 * s, 6 * s, series_color(i));
+    else
+      c.fill_rect(x0 + padding, y + text_height(s) / 2 - 1, swatch, 3, series_color(i));
     c.text(x0 + padding * 2 + swatch, y, series[i].label, kBlack, s);
   }
 }
@@ -466,6 +487,7 @@ void write_line_plot(const std::string& path, const LinePlot& p) {
   f.y0 = 6 * s + (p.title.empty() ? 0 : th + 8 * s);
   // Room on the right for half of the last x tick label, which is centred on the frame edge.
   f.x1 = p.width - std::max(14 * s, text_width(tick_label(ax.hi, ax.step), s) / 2 + 4 * s);
+  if (is_scatter(p.series)) f.x1 -= legend_box(p.series, s).w + 8 * s;  // the legend's margin
   f.y1 = p.height - (6 * s + th + 6 * s + (p.xlabel.empty() ? 0 : th + 6 * s));
   if (f.x1 - f.x0 < 20 || f.y1 - f.y0 < 20) fail(path, "plot too small for its labels");
 

@@ -14,7 +14,7 @@ void write_image_grid(const std::string& path, const float* images, int n, int c
 struct Series {
   std::string label;       // legend text; the legend is drawn when any series has one
   std::vector<float> x, y;  // same length; non-finite points break the line
-  bool points_only = false;  // a scatter: small dots, no connecting line (e.g. a t-SNE map)
+  bool points_only = false;  // a scatter: 5x5 dots, no connecting line (e.g. a t-SNE map)
 };
 
 struct LinePlot {
@@ -24,7 +24,8 @@ struct LinePlot {
   int width = 800, height = 500;
 };
 
-// Axes with "nice" numeric ticks and grid lines, one coloured line per series, legend top-right.
+// Axes with "nice" numeric ticks and grid lines, one coloured line per series; the legend in the corner
+// that hides the fewest points, or, when any series is a scatter, in a right margin off the data.
 void write_line_plot(const std::string& path, const LinePlot& p);
 
 struct Heatmap {

@@ -178,12 +178,12 @@ TEST_CASE("png: points-only series draw separate dots, no line between them") {
   lp.series = {far, near};
   write_line_plot(t / "scatter.png", lp);
   Pixels p = decode(t / "scatter.png");
-  // Two 3x3 dots plus the legend swatch (12s x 3 at text scale 2); a line from (0,0) to (100,100)
-  // would add hundreds of pixels of the first colour.
+  // Two whole 5x5 dots (the one in the top-right corner not hidden: a scatter's legend stands in the
+  // margin, off the data) plus the legend's 6s x 6s marker at text scale 2; a line from (0,0) to
+  // (100,100) would add hundreds of pixels of the first colour.
   const size_t first = count_color(p, 31, 119, 180);
-  CHECK(first >= 2 * 9);
-  CHECK(first <= 2 * 9 + 24 * 3);
-  CHECK(count_color(p, 255, 127, 14) >= 9);
+  CHECK(first == 2 * 25 + 12 * 12);
+  CHECK(count_color(p, 255, 127, 14) == 25 + 12 * 12);
   lp.series[0].points_only = false;
   write_line_plot(t / "line.png", lp);
   CHECK(count_color(decode(t / "line.png"), 31, 119, 180) > first + 200);

@@ -69,7 +69,8 @@ void write_latent_map(const std::string& path, const std::string& title, const s
   plot.title = title;
   plot.xlabel = "t-SNE 1";
   plot.ylabel = "t-SNE 2";
-  plot.width = plot.height = 700;
+  plot.width = 920;  // 700 x 700 of map beside the legend's margin
+  plot.height = 700;
   for (int digit = 0; digit < 10; ++digit) {
     const bool gone = std::find(forgotten.begin(), forgotten.end(), digit) != forgotten.end();
     Series s;
