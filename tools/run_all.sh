@@ -142,10 +142,10 @@ headline() {
 }
 {
   echo "# amnesia: every study, preset \`$preset\`"; echo
-  echo "Commit $commit, written $(date -u '+%Y-%m-%d %H:%M UTC') on $machine; device $device;"
+  echo "Written $(date -u '+%Y-%m-%d %H:%M UTC') at commit $commit on $machine; device $device;"
   echo "OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS. Each stage's command, wall time and the commit, device and"
   echo "thread count of its run.json stand under its name (a stage skipped as done before keeps the time of the"
-  echo "run that made it)."; echo
+  echo "run that made it). The stages' wall times add up to $(cat "$R"/*/.seconds 2>/dev/null | awk '{ t += $1 } END { printf "%d s (%.1f min)", t, t / 60 }')."; echo
   echo "| study | stage | finding |"; echo "|---|---|---|"
   for row in "judges:judge" "judges:judge11" "1. Selective Amnesia:forget_0" "1. Selective Amnesia:forget_01" \
              "1. Selective Amnesia:forget_358" "2. gray-out:grayout_9" "2. gray-out:grayout_9then2" "3. latent:latent" \
