@@ -1,8 +1,8 @@
 // The run harness (engine/run/). End to end, through the real sa_train binary on synthetic digits: a
 // fixed-seed loss curve equal to the one stored before the harness existed, SIGTERM leaving a loadable
-// checkpoint and a complete loss.csv, a diverging run stopping without NaN weights, run.json. In
-// process: the step loop's checkpoints, NaN guard and signals, schedules, best tracking, the CSV log,
-// the shared checkpoint-kind check, and the epoch order Batcher and LntlTrainer share.
+// checkpoint and a complete loss.csv, a diverging run stopping without NaN weights, run.json; lntl's
+// reused baseline. In process: the step loop's checkpoints, NaN guard and signals, schedules, best
+// tracking, the CSV log, the shared checkpoint-kind check, and the epoch order Batcher and LntlTrainer share.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <numeric>
 #include <random>
 #include <sstream>
@@ -433,6 +434,37 @@ TEST_CASE("run harness: run.json records an error and its exit code") {
   CHECK(rec.get("flags")->get("out")->text == out);
   CHECK(rec.get("flags")->get("data") == nullptr);  // this driver takes no --data
   CHECK(rec.get("argv")->items.size() == 4);
+}
+
+TEST_CASE("lntl --reuse-baseline: the reused baseline brings its per-epoch accuracies along") {
+  TempDir t("lntl_reuse");
+  const std::string out = t / "out";
+  std::vector<std::string> args = {"--device", "cpu", "--data", blob_mnist(t), "--out", out, "--train-images", "256",
+                                   "--batch", "64", "--epochs", "2", "--lntl-epochs", "1", "--var", "0.035"};
+  REQUIRE(run(built("lntl"), args, t / "first.log") == 0);
+  std::map<std::string, std::string> meta;
+  load_safetensors(out + "/var_0.035/baseline.safetensors", &meta);
+  std::vector<std::string> logged;  // the baseline rows' test_accuracy, as percentages with 4 decimals
+  for (const auto& row : csv_rows(out + "/train_log.csv"))
+    if (row.at(1) == "baseline") {
+      char v[32];
+      std::snprintf(v, sizeof v, "%.4f", 100.0f * std::stof(row.at(7)));
+      logged.push_back(v);
+    }
+  REQUIRE(logged.size() == 2);
+  CHECK(meta["accuracy_per_epoch"] == logged[0] + "," + logged[1]);
+
+  args.push_back("--reuse-baseline");
+  REQUIRE(run(built("lntl"), args, t / "second.log") == 0);
+  CHECK(read_text(t / "second.log").find("baseline: reusing") != std::string::npos);
+  for (const auto& row : csv_rows(out + "/train_log.csv")) CHECK(row.at(1) == "lntl");  // nothing retrained
+
+  // A record that cannot be read is an error naming the file, not a silent empty curve.
+  std::vector<NamedTensor> tensors = load_safetensors(out + "/var_0.035/baseline.safetensors", &meta);
+  meta["accuracy_per_epoch"] = "51.2,oops";
+  save_safetensors(out + "/var_0.035/baseline.safetensors", tensors, meta);
+  CHECK(run(built("lntl"), args, t / "third.log") == kExitError);
+  CHECK(read_text(t / "third.log").find("baseline.safetensors: unreadable accuracy_per_epoch") != std::string::npos);
 }
 
 TEST_CASE("EpochOrder: a fresh seeded shuffle of every example per epoch, whole batches only") {

@@ -46,7 +46,7 @@ int run(LntlOptions o, Driver& d) {
       Timer timer;
       // LNTL starts from the baseline's f and g; h starts fresh.
       if (ph.adversarial) nets.load(be, dir + "/baseline.safetensors", false);
-      const bool reused = !ph.adversarial && load_finished_baseline(be, nets, dir + "/baseline.safetensors", o);
+      const bool reused = !ph.adversarial && load_finished_baseline(be, nets, dir + "/baseline.safetensors", o, curves[k]);
       if (!reused && !train_lntl_phase(be, nets, trainer, test, ph, o, dir, var, log, curves[k]))
         return interrupted_exit_code();
       scores[k] = evaluate_lntl(be, nets, test, dir + "/confusion_" + ph.name + ".png",

@@ -94,6 +94,30 @@ LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& t
   return s;
 }
 
+namespace {
+
+// The per-epoch unbiased accuracies (%) a checkpoint records, so a reused baseline still has its curve.
+std::string join_accuracies(const std::vector<float>& acc) {
+  std::string s;
+  char v[32];
+  for (float a : acc) {
+    std::snprintf(v, sizeof v, "%s%.4f", s.empty() ? "" : ",", a);
+    s += v;
+  }
+  return s;
+}
+std::vector<float> split_accuracies(const std::string& text) {
+  std::vector<float> acc;
+  for (size_t at = 0; at < text.size();) {
+    size_t used = 0;
+    acc.push_back(std::stof(text.substr(at), &used));
+    at += used + 1;  // past the comma
+  }
+  return acc;
+}
+
+}  // namespace
+
 bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const ColoredMnist& test,
                       const LntlPhase& ph, const LntlOptions& o, const std::string& dir, float var, CsvLog& log,
                       std::vector<float>& accuracy_per_epoch) {
@@ -109,7 +133,8 @@ bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const C
                                                {"var", var_text(var)},     {"lr", std::to_string(ph.lr)},
                                                {"seed", std::to_string(o.seed)},
                                                {"train_images", std::to_string(o.train_images)},
-                                               {"stroke", o.stroke}};
+                                               {"stroke", o.stroke},
+                                               {"accuracy_per_epoch", join_accuracies(accuracy_per_epoch)}};
     if (partial) meta["interrupted"] = "1";
     nets.save(be, ckpt, ph.adversarial, meta);
   };
@@ -171,7 +196,8 @@ void write_lntl_curves(const std::string& path, const std::string& var, const st
   write_line_plot(path, plot);
 }
 
-bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o) {
+bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o,
+                            std::vector<float>& accuracy_per_epoch) {
   if (!o.reuse_baseline || !std::filesystem::exists(path)) return false;
   std::map<std::string, std::string> meta;
   load_safetensors(path, &meta);
@@ -180,6 +206,11 @@ bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string
       meta["stroke"] != o.stroke)
     return false;
   nets.load(be, path, false);
+  try {
+    accuracy_per_epoch = split_accuracies(meta["accuracy_per_epoch"]);  // empty for checkpoints that predate it
+  } catch (const std::exception&) {
+    throw std::runtime_error(path + ": unreadable accuracy_per_epoch metadata '" + meta["accuracy_per_epoch"] + "'");
+  }
   std::printf("baseline: reusing %s\n", path.c_str());
   return true;
 }

@@ -61,5 +61,7 @@ bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const C
 void write_lntl_curves(const std::string& path, const std::string& var, const std::vector<float>& baseline,
                        const std::vector<float>& lntl);
 
-// A finished baseline from an earlier run with the same data settings, when --reuse-baseline asks for it.
-bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o);
+// A finished baseline from an earlier run with the same data settings, when --reuse-baseline asks for it;
+// accuracy_per_epoch gets the curve its checkpoint records (none for checkpoints written before 2026-12-01).
+bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o,
+                            std::vector<float>& accuracy_per_epoch);
