@@ -49,6 +49,18 @@ std::vector<float> distinct_values(size_t n, std::mt19937& rng) {
   return v;
 }
 
+// Random input, weights and bias of a convolution, in that draw order.
+struct ConvInputs {
+  std::vector<float> x, w, b;
+};
+ConvInputs random_conv_inputs(const ConvGeom& g, std::mt19937& rng) {
+  ConvInputs in;
+  in.x = random_vector(static_cast<size_t>(g.n) * g.c_in * g.h * g.w, rng);
+  in.w = random_vector(static_cast<size_t>(g.c_out) * g.col_rows(), rng);
+  in.b = random_vector(g.c_out, rng);
+  return in;
+}
+
 const ConvGeom kConvCases[] = {
     // n, c_in, h, w, c_out, k, stride, pad
     {2, 3, 7, 6, 4, 3, 1, 0},  {2, 2, 9, 8, 3, 3, 2, 1}, {1, 3, 6, 7, 2, 5, 1, 2},
@@ -61,9 +73,8 @@ TEST_CASE("conv2d forward matches a direct loop") {
   std::mt19937 rng(21);
   for (const ConvGeom& g : kConvCases) {
     CAPTURE(g.h); CAPTURE(g.w); CAPTURE(g.k); CAPTURE(g.stride); CAPTURE(g.pad);
-    std::vector<float> x = random_vector(static_cast<size_t>(g.n) * g.c_in * g.h * g.w, rng);
-    std::vector<float> w = random_vector(static_cast<size_t>(g.c_out) * g.col_rows(), rng);
-    std::vector<float> b = random_vector(g.c_out, rng);
+    ConvInputs in = random_conv_inputs(g, rng);
+    std::vector<float>& x = in.x, & w = in.w, & b = in.b;
     std::vector<float> y(static_cast<size_t>(g.n) * g.c_out * g.oh() * g.ow()), ws(g.workspace_floats());
     for (bool with_bias : {true, false}) {
       conv2d_fwd(be, g, x.data(), w.data(), with_bias ? b.data() : nullptr, y.data(), ws.data());
@@ -78,9 +89,8 @@ TEST_CASE("conv2d backward (data, weight, bias) matches finite differences") {
   std::mt19937 rng(22);
   for (const ConvGeom& g : kConvCases) {
     CAPTURE(g.h); CAPTURE(g.w); CAPTURE(g.k); CAPTURE(g.stride); CAPTURE(g.pad);
-    std::vector<float> x = random_vector(static_cast<size_t>(g.n) * g.c_in * g.h * g.w, rng);
-    std::vector<float> w = random_vector(static_cast<size_t>(g.c_out) * g.col_rows(), rng);
-    std::vector<float> b = random_vector(g.c_out, rng);
+    ConvInputs in = random_conv_inputs(g, rng);
+    std::vector<float>& x = in.x, & w = in.w, & b = in.b;
     const size_t ny = static_cast<size_t>(g.n) * g.c_out * g.oh() * g.ow();
     std::vector<float> wts = random_vector(ny, rng), y(ny), ws(g.workspace_floats());
     auto loss = [&] {

@@ -29,6 +29,26 @@ Dataset synthetic_dataset(int count, int x_dim, int n_class, uint64_t seed) {
   }
   return d;
 }
+
+// Trains a CVAE for `steps` Adam steps (lr 3e-3, batch 16) on d; returns each step's loss
+// (reconstruction + KL).
+std::vector<float> train_tiny(Backend& be, Cvae& model, const Dataset& d, uint64_t batch_seed, int steps) {
+  const CvaeConfig& cfg = model.config();
+  AdamHyper h;
+  h.lr = 3e-3f;
+  Adam adam(be, model.params(), h);
+  Batcher batcher(be, d, cfg.n_class, 16, batch_seed);
+  std::vector<float> losses;
+  for (int s = 0; s < steps; ++s) {
+    float sums[2] = {0, 0};
+    batcher.next(be);
+    model.params().zero_grad(be);
+    model.elbo(be, batcher.x(), batcher.c(), 16, 1.0f, {&sums[0], &sums[1]}, true);
+    adam.step(be, model.params());
+    losses.push_back(sums[0] + sums[1]);
+  }
+  return losses;
+}
 }  // namespace
 
 TEST_CASE("CVAE negative ELBO gradient matches finite differences (encoder with and without the label)") {
@@ -80,20 +100,7 @@ TEST_CASE("CPU training is reproducible bit for bit and its loss drops") {
     CvaeConfig cfg = tiny_config();
     Dataset d = synthetic_dataset(96, cfg.x_dim, cfg.n_class, 1);
     Cvae model(be, cfg, 42);
-    AdamHyper h;
-    h.lr = 3e-3f;
-    Adam adam(be, model.params(), h);
-    Batcher batcher(be, d, cfg.n_class, 16, 42);
-    std::vector<float> losses;
-    for (int s = 0; s < steps; ++s) {
-      float sums[2] = {0, 0};
-      batcher.next(be);
-      model.params().zero_grad(be);
-      model.elbo(be, batcher.x(), batcher.c(), 16, 1.0f, {&sums[0], &sums[1]}, true);
-      adam.step(be, model.params());
-      losses.push_back(sums[0] + sums[1]);
-    }
-    return losses;
+    return train_tiny(be, model, d, 42, steps);
   };
   std::vector<float> a = run(300), b = run(300);
   CHECK(a == b);
@@ -110,17 +117,7 @@ TEST_CASE("samples follow their label after training on separable classes") {
   CvaeConfig cfg = tiny_config();
   Dataset d = synthetic_dataset(96, cfg.x_dim, cfg.n_class, 2);
   Cvae model(be, cfg, 3);
-  AdamHyper h;
-  h.lr = 3e-3f;
-  Adam adam(be, model.params(), h);
-  Batcher batcher(be, d, cfg.n_class, 16, 3);
-  float sums[2];
-  for (int s = 0; s < 600; ++s) {
-    batcher.next(be);
-    model.params().zero_grad(be);
-    model.elbo(be, batcher.x(), batcher.c(), 16, 1.0f, {&sums[0], &sums[1]}, true);
-    adam.step(be, model.params());
-  }
+  train_tiny(be, model, d, 3, 600);
   std::vector<int> labels = digit_major_labels(cfg.n_class, 5);
   std::vector<float> img = sample_images_host(be, model, labels);
   for (size_t i = 0; i < labels.size(); ++i) {
