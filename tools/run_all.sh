@@ -24,7 +24,9 @@ case "$preset" in quick|full) ;; *) echo "run_all.sh: --preset: expected quick o
 case "$device" in auto|cpu|cuda) ;; *) echo "run_all.sh: --device: expected auto, cpu or cuda, got '$device'" >&2; exit 2 ;; esac
 
 [ -x build/sa_train ] || bash tools/setup.sh
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+# OpenBLAS runs inside the engine's pool, one thread each; the pool takes every core (without
+# AMNESIA_THREADS it would follow OPENBLAS_NUM_THREADS and run every stage on one thread).
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} AMNESIA_THREADS=${AMNESIA_THREADS:-$(nproc)}
 R=runs/$preset
 mkdir -p "$R"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -93,7 +95,8 @@ stage lntl -- ./build/lntl "${lntl[@]}"
 
 # ---- the report ----------------------------------------------------------------------------
 report=$R/REPORT.md
-json_field() { grep -o "\"$2\": [^,}]*" "$1" | head -1 | sed 's/^[^:]*: //; s/"//g'; }  # json_field FILE KEY
+# json_field FILE KEY: the LAST value under KEY (the top-level "device" follows the flag of that name).
+json_field() { grep -o "\"$2\": [^,}]*" "$1" | tail -1 | sed 's/^[^:]*: //; s/"//g'; }
 # The stage's run.json: which commit, device and engine threads actually made it.
 made_by() {
   local j=$1/run.json
@@ -143,7 +146,7 @@ headline() {
 {
   echo "# amnesia: every study, preset \`$preset\`"; echo
   echo "Written $(date -u '+%Y-%m-%d %H:%M UTC') at commit $commit on $machine; device $device;"
-  echo "OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS. Each stage's command, wall time and the commit, device and"
+  echo "AMNESIA_THREADS=$AMNESIA_THREADS, OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS. Each stage's command, wall time and the commit, device and"
   echo "thread count of its run.json stand under its name (a stage skipped as done before keeps the time of the"
   echo "run that made it). The stages' wall times add up to $(cat "$R"/*/.seconds 2>/dev/null | awk '{ t += $1 } END { printf "%d s (%.1f min)", t, t / 60 }')."; echo
   echo "| study | stage | finding |"; echo "|---|---|---|"
