@@ -20,7 +20,9 @@ else
   judge=(); judge11=(); train=(); forget=(); digit_sets=(0 0,1 3,5,8)
   runs=runs
 fi
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}  # these small GEMMs run faster on one thread
+# OpenBLAS one thread inside the engine's pool (these small GEMMs run faster so); the pool takes every
+# core (without AMNESIA_THREADS it would follow OPENBLAS_NUM_THREADS and use one).
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1} AMNESIA_THREADS=${AMNESIA_THREADS:-$(nproc)}
 [ -f "$runs/judge/held_out.md" ] || "$bin/sa_judge" "${judge[@]}" --out "$runs/judge"
 [ -f "$runs/judge11/held_out.md" ] || "$bin/sa_judge" --no-digit-class "${judge11[@]}" --out "$runs/judge11"
 [ -f "$runs/sa_train/samples.png" ] || "$bin/sa_train" "${train[@]}" --out "$runs/sa_train"  # samples.png: written last
