@@ -335,8 +335,10 @@ int points_inside(const std::vector<Series>& series, const Frame& f, const Axis&
   return n;
 }
 
+// The legend's size and inner layout at text scale s.
 struct LegendBox {
   int w = 0, h = 0;  // 0 x 0: no series has a label, no legend
+  int row = 0, swatch = 0, padding = 0;
 };
 LegendBox legend_box(const std::vector<Series>& series, int s) {
   int widest = 0;
@@ -346,8 +348,13 @@ LegendBox legend_box(const std::vector<Series>& series, int s) {
     any = any || !se.label.empty();
   }
   if (!any) return {};
-  const int row = text_height(s) + 4 * s, swatch = 12 * s, padding = 4 * s;
-  return {padding * 3 + swatch + widest, padding * 2 + row * int(series.size()) - 4 * s};
+  LegendBox b;
+  b.row = text_height(s) + 4 * s;
+  b.swatch = 12 * s;
+  b.padding = 4 * s;
+  b.w = b.padding * 3 + b.swatch + widest;
+  b.h = b.padding * 2 + b.row * int(series.size()) - 4 * s;
+  return b;
 }
 bool is_scatter(const std::vector<Series>& series) {
   for (const Series& se : series)
@@ -361,7 +368,7 @@ void draw_legend(Canvas& c, const Frame& f, const Axis& ax, const Axis& ay,
                  const std::vector<Series>& series, int s) {
   const LegendBox box = legend_box(series, s);
   if (box.w == 0) return;
-  const int w = box.w, h = box.h, row = text_height(s) + 4 * s, swatch = 12 * s, padding = 4 * s;
+  const int w = box.w, h = box.h, row = box.row, swatch = box.swatch, padding = box.padding;
   int x0 = f.x1 + 8 * s, y0 = f.y0;
   if (!is_scatter(series)) {
     const int xs[2] = {f.x1 - w - 6 * s, f.x0 + 6 * s}, ys[2] = {f.y0 + 6 * s, f.y1 - h - 6 * s};

@@ -24,7 +24,4 @@ void TeeReport::append(const std::string& text) {
   text_ += text;
 }
 
-const std::string& TeeReport::save() const {
-  write_file(path_, text_);
-  return path_;
-}
+void TeeReport::save() const { write_file(path_, text_); }

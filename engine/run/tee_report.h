@@ -8,9 +8,8 @@ class TeeReport {
   explicit TeeReport(std::string path) : path_(std::move(path)) {}
   void printf(const char* format, ...) __attribute__((format(printf, 2, 3)));
   void append(const std::string& text);
-  const std::string& text() const { return text_; }
-  // Writes the file (engine/write_file.h: every failure reported). Returns its path.
-  const std::string& save() const;
+  // Writes the file (engine/write_file.h: every failure reported).
+  void save() const;
 
  private:
   std::string path_, text_;

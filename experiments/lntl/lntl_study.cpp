@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <map>
 #include <sstream>
+#include <stdexcept>
 
 #include "engine/png.h"
 #include "engine/progress.h"
@@ -106,12 +107,14 @@ std::string join_accuracies(const std::vector<float>& acc) {
   }
   return s;
 }
+// Throws on anything but numbers separated by single commas.
 std::vector<float> split_accuracies(const std::string& text) {
   std::vector<float> acc;
   for (size_t at = 0; at < text.size();) {
     size_t used = 0;
     acc.push_back(std::stof(text.substr(at), &used));
-    at += used + 1;  // past the comma
+    at += used;
+    if (at < text.size() && text[at++] != ',') throw std::invalid_argument("not a comma list");
   }
   return acc;
 }
