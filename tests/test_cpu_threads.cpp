@@ -9,6 +9,7 @@
 
 #include "engine/conv_transpose2d.h"
 #include "engine/cpu/conv_chunks.h"
+#include "engine/cpu/gemm_trace.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/ops/gemm.h"
 #include "models/judge.h"
@@ -71,6 +72,29 @@ TEST_CASE("gemm split over threads equals the one-thread gemm bit for bit, all t
           return c;
         });
       }
+}
+
+TEST_CASE("the gemm trace records each call's shape and whether it ran inside a parallel body") {
+  std::vector<float> a(6 * 4, 1.0f), b(4 * 5, 1.0f), c(6 * 5, 0.0f);
+  std::vector<cpu::GemmCall> calls;
+  cpu::set_gemm_trace(&calls);
+  cpu::gemm(true, false, 6, 5, 4, 1.0f, a.data(), b.data(), 0.5f, c.data());
+  cpu::parallel_for(3, [&](int) { cpu::gemm(false, true, 2, 3, 4, 1.0f, a.data(), b.data(), 0.0f, c.data()); });
+  cpu::set_gemm_trace(nullptr);
+  cpu::gemm(false, false, 1, 1, 1, 1.0f, a.data(), b.data(), 0.0f, c.data());  // after the trace: not recorded
+  REQUIRE(calls.size() == 4);
+  CHECK(calls[0].trans_a);
+  CHECK_FALSE(calls[0].trans_b);
+  CHECK(calls[0].M == 6);
+  CHECK(calls[0].N == 5);
+  CHECK(calls[0].K == 4);
+  CHECK(calls[0].beta == 0.5f);
+  CHECK_FALSE(calls[0].nested);
+  for (size_t i = 1; i < calls.size(); ++i) {
+    CHECK(calls[i].nested);
+    CHECK(calls[i].trans_b);
+    CHECK(calls[i].M == 2);
+  }
 }
 
 TEST_CASE("batch-split conv2d: same at every thread count, and equal to the whole-batch ops") {

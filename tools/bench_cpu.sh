@@ -28,7 +28,7 @@ for model in cvae vae judge mae lntl_baseline lntl; do
   for t in 1 2; do
     "$bin" --device cpu --threads "$t" --seconds "$seconds" --only "$model" |
       awk -v t="$t" '/sgemm_peak_gflops=/ { split($0, a, "sgemm_peak_gflops="); print "peak", t, a[2] }
-                     /^\| [a-z_]+ \| [0-9]/ { print "ours", t, $2, $8, $16, $6 }' >> "$raw"
+                     /^\| [a-z_]+ \| [0-9]/ { print "ours", t, $2, $8, $16, $6, $18 }' >> "$raw"
     OMP_NUM_THREADS="$t" "$python" tools/peers/steps.py --threads "$t" --seconds "$seconds" --only "$model" |
       awk -v t="$t" '/^\| [a-z_]+ \| [0-9]/ { print "torch", t, $2, $6, $10 }' >> "$raw"
   done
@@ -43,12 +43,14 @@ import sys
 rows = [l.split() for l in open(sys.argv[1])]
 peak = max(float(r[2]) for r in rows if r[0] == "peak" and r[1] == "2")
 peak1 = max(float(r[2]) for r in rows if r[0] == "peak" and r[1] == "1")
-ms, cpu, gflop = {}, {}, {}
+ms, cpu, gflop, alone = {}, {}, {}, {}
 for r in rows:
     if r[0] in ("ours", "torch"):
         ms[(r[0], r[1], r[2])], cpu[(r[0], r[1], r[2])] = float(r[3]), float(r[4])
     if r[0] == "ours":
         gflop[r[2]] = float(r[5])
+        if r[1] == "1":
+            alone[r[2]] = float(r[6])
 models = list(dict.fromkeys(r[2] for r in rows if r[0] == "ours"))
 lines = [
     "",
@@ -60,11 +62,14 @@ lines = [
     "other processes were using $busy_before cores' worth of CPU when it started. "
     f"SGEMM peak (2048^3 through our gemm, best of the run): {peak1:.1f} GFLOP/s on 1 thread, {peak:.1f} on 2. "
     "On a shared machine the wall times swing with the load; the process CPU ms per step at 1 thread is the "
-    "steadier measure of what a step costs.",
+    "steadier measure of what a step costs. GEMMs alone: the step's GEMM calls (traced from one step) replayed "
+    "back to back at 1 thread, i.e. the step if nothing but its GEMMs cost anything; the share is of the "
+    "1-thread step's CPU ms.",
     "",
     "| model | GFLOP/step | ours 1 thr | ours 2 thr | PyTorch 1 thr | PyTorch 2 thr | ours 1->2 thr | "
-    "PyTorch best / ours best | ours best GFLOP/s | % of 2-core peak | CPU ms/step 1 thr: ours / PyTorch |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "PyTorch best / ours best | ours best GFLOP/s | % of 2-core peak | CPU ms/step 1 thr: ours / PyTorch | "
+    "GEMMs alone 1 thr (share of the step) | GEMMs alone, % of 1-thread peak |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 for m in models:
     o1, o2 = ms[("ours", "1", m)], ms[("ours", "2", m)]
@@ -74,7 +79,8 @@ for m in models:
     c1, tc1 = cpu[("ours", "1", m)], cpu.get(("torch", "1", m), float("nan"))
     lines.append(f"| {m} | {gflop[m]:.3f} | {o1:.2f} ms | {o2:.2f} ms | {t1:.2f} ms | {t2:.2f} ms | "
                  f"{o1 / o2:.2f}x | {min(t1, t2) / best:.2f}x | {rate:.1f} | {100 * rate / peak:.1f} | "
-                 f"{c1:.1f} / {tc1:.1f} ({tc1 / c1:.2f}x) |")
+                 f"{c1:.1f} / {tc1:.1f} ({tc1 / c1:.2f}x) | {alone[m]:.2f} ms ({100 * alone[m] / c1:.0f} %) | "
+                 f"{100 * gflop[m] / alone[m] * 1e3 / peak1:.0f} |")
 text = "\n".join(lines) + "\n"
 print(text)
 with open(sys.argv[2], "a") as f:

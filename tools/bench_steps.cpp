@@ -5,14 +5,20 @@
 // FLOPs are those of the GEMMs (2 per multiply-add), counted once per net from its layer shapes; a
 // training step counts each layer's forward, weight-gradient and (where one is computed) input-gradient
 // products. The inputs are random: a step's cost does not depend on the pixels.
+// On the CPU at one thread it also replays each step's GEMMs alone (same shapes, same nesting, random
+// operands): the "GEMMs alone" time is the floor this im2col + BLAS design can reach, and its GFLOP/s
+// against the peak says how much of the gap is BLAS's own at these shapes rather than the code around it.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <functional>
+#include <map>
+#include <tuple>
 #include <random>
 #include <vector>
 
 #include "engine/adam.h"
+#include "engine/cpu/gemm_trace.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/gemm.h"
@@ -124,6 +130,57 @@ double sgemm_gflops(Backend& be, double seconds) {
   return 2.0 * n * n * n / t.median_s * 1e-9;
 }
 
+// One step's GEMM calls (see the top), from one traced step.
+std::vector<cpu::GemmCall> traced_gemms(const std::function<void()>& step) {
+  std::vector<cpu::GemmCall> calls;
+  cpu::set_gemm_trace(&calls);
+  step();
+  cpu::set_gemm_trace(nullptr);
+  return calls;
+}
+
+// Seconds of the given calls replayed back to back on random operands; a call made inside a parallel body
+// is replayed inside one, so it is not split either. Only a one-thread figure is meaningful: at more
+// threads the nested calls ran side by side, and the replay runs them one after another.
+double gemms_alone_seconds(Backend& be, const std::vector<cpu::GemmCall>& calls, double seconds) {
+  size_t a = 1, b = 1, c = 1;
+  for (const cpu::GemmCall& g : calls) {
+    a = std::max(a, static_cast<size_t>(g.M) * g.K);
+    b = std::max(b, static_cast<size_t>(g.K) * g.N);
+    c = std::max(c, static_cast<size_t>(g.M) * g.N);
+  }
+  Buffer<float> A = random_pixels(be, a), B = random_pixels(be, b), C = random_pixels(be, c);
+  auto run = [&](const cpu::GemmCall& g) {
+    cpu::gemm(g.trans_a, g.trans_b, g.M, g.N, g.K, 1.0f, A.data(), B.data(), g.beta, C.data());
+  };
+  const Timing t = time_step(
+      be,
+      [&] {
+        for (const cpu::GemmCall& g : calls) {
+          if (g.nested) cpu::parallel_for(1, [&](int) { run(g); });
+          else run(g);
+        }
+      },
+      seconds, 3);
+  return t.median_s;
+}
+
+// --gemm-shapes: each distinct shape of a step's GEMMs, how often it runs and its GFLOP/s alone.
+void print_gemm_shapes(Backend& be, const char* model, const std::vector<cpu::GemmCall>& calls, double seconds,
+                       TeeReport& md) {
+  std::map<std::tuple<bool, bool, int, int, int, bool, bool>, int> count;
+  for (const cpu::GemmCall& g : calls) ++count[{g.trans_a, g.trans_b, g.M, g.N, g.K, g.beta != 0.0f, g.nested}];
+  md.printf("\n%s: GEMM shapes of one step, each replayed alone\n\n", model);
+  md.printf("| op(A) op(B) | M | N | K | beta | nested | calls | ms/step | GFLOP/s |\n|---|---|---|---|---|---|---|---|---|\n");
+  for (const auto& [key, n] : count) {
+    const auto& [ta, tb, M, N, K, beta, nested] = key;
+    const std::vector<cpu::GemmCall> same(n, cpu::GemmCall{ta, tb, M, N, K, beta ? 1.0f : 0.0f, nested});
+    const double s = gemms_alone_seconds(be, same, seconds / 4);
+    md.printf("| %c%c | %d | %d | %d | %d | %s | %d | %.3f | %.1f |\n", ta ? 'T' : 'N', tb ? 'T' : 'N', M, N, K,
+              beta ? 1 : 0, nested ? "yes" : "no", n, 1e3 * s, 2.0 * M * N * K * n / s * 1e-9);
+  }
+}
+
 struct Model {
   const char* name;
   int batch;
@@ -219,28 +276,45 @@ int main(int argc, char** argv) {
   std::string only;
   int threads = 1;
   float seconds = 3.0f;
+  bool shapes = false;
   Driver d("bench_steps", "Time one training step of every model the studies train (median ms/step, GFLOP/s); the "
            "table goes to stdout and to bench_steps.md in --out.", {"", "runs/bench_steps", 1});
   d.cli().add("threads", &threads, "CPU threads (the engine's pool; OpenBLAS runs inside it)", 1, 256);
   d.cli().add("seconds", &seconds, "timed seconds per model (at least 5 steps)", 0.1, 3600.0);
   d.cli().add("only", &only, "time just this model (empty: all)",
               {"", "cvae", "vae", "judge", "mae", "lntl_baseline", "lntl"});
+  d.cli().add_switch("gemm-shapes", &shapes, "after the table, each model's GEMM shapes with their time alone (CPU, 1 thread)");
   return d.main(argc, argv, [&](Driver& d) {
     cpu::set_threads(threads);
     Backend be = d.backend();
     const double peak = sgemm_gflops(be, std::min<double>(seconds, 2.0));
     TeeReport md(d.out_path("bench_steps.md"));
     md.printf("# bench_steps device=%s threads=%d sgemm_peak_gflops=%.1f\n", be.name(), threads, peak);
-    md.printf("| model | batch | GFLOP/step | ms/step | steps timed | GFLOP/s | %% of SGEMM peak | CPU ms/step |\n");
-    md.printf("|---|---|---|---|---|---|---|---|\n");
+    md.printf("| model | batch | GFLOP/step | ms/step | steps timed | GFLOP/s | %% of SGEMM peak | CPU ms/step | "
+              "GEMMs alone ms/step | GEMMs alone %% of peak |\n");
+    md.printf("|---|---|---|---|---|---|---|---|---|---|\n");
+    const bool floor = !be.is_cuda() && cpu::threads() == 1;
+    std::vector<std::pair<const char*, std::vector<cpu::GemmCall>>> traced;
     for (const Model& m : models()) {
       if (!only.empty() && only != m.name) continue;
-      const Timing t = time_step(be, m.make(be), seconds, 5);
+      const std::function<void()> step = m.make(be);
+      const Timing t = time_step(be, step, seconds, 5);
       const double gflop = m.flops_per_image * m.batch * 1e-9;
       const double rate = gflop / t.median_s;
-      md.printf("| %s | %d | %.3f | %.3f | %d | %.1f | %.1f | %.3f |\n", m.name, m.batch, gflop, 1e3 * t.median_s,
+      md.printf("| %s | %d | %.3f | %.3f | %d | %.1f | %.1f | %.3f | ", m.name, m.batch, gflop, 1e3 * t.median_s,
                 t.steps, rate, 100.0 * rate / peak, 1e3 * t.cpu_s);
+      if (floor) {
+        const std::vector<cpu::GemmCall> calls = traced_gemms(step);
+        const double alone = gemms_alone_seconds(be, calls, seconds);
+        md.printf("%.3f | %.1f |\n", 1e3 * alone, 100.0 * gflop / alone / peak);
+        traced.emplace_back(m.name, calls);
+      } else {
+        md.printf("- | - |\n");
+      }
     }
+    if (shapes && !floor) md.printf("\n--gemm-shapes: needs the CPU at --threads 1\n");
+    for (const auto& [name, calls] : traced)
+      if (shapes) print_gemm_shapes(be, name, calls, seconds, md);
     md.save();
     return 0;
   });

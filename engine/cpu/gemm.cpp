@@ -2,6 +2,9 @@
 #include "engine/ops/gemm.h"
 
 #include <algorithm>
+#include <mutex>
+
+#include "engine/cpu/gemm_trace.h"
 
 #include "engine/cpu/thread_pool.h"
 
@@ -49,11 +52,22 @@ constexpr double kSplitMacs = 1 << 20;
 // Blocks are cut at multiples of this, so every block but the last keeps BLAS's full register tiles.
 constexpr int kAlign = 16;
 
+std::vector<GemmCall>* trace = nullptr;
+std::mutex trace_mutex;
+
+void record(bool ta, bool tb, int M, int N, int K, float beta) {
+  const std::lock_guard<std::mutex> lock(trace_mutex);
+  trace->push_back(GemmCall{ta, tb, M, N, K, beta, in_parallel()});
+}
+
 }  // namespace
+
+void set_gemm_trace(std::vector<GemmCall>* calls) { trace = calls; }
 
 // A large GEMM outside a parallel region is cut into kSlices blocks of C's longer side, whatever the
 // thread count: OpenBLAS picks its kernel by size, so only a fixed cut keeps the result thread-independent.
 void gemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, const float* B, float beta, float* C) {
+  if (trace) record(ta, tb, M, N, K, beta);
   const int lda = ta ? M : K, ldb = tb ? K : N;
   const bool split_cols = N >= M;
   const int len = split_cols ? N : M;
