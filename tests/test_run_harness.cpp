@@ -454,10 +454,17 @@ TEST_CASE("lntl --reuse-baseline: the reused baseline brings its per-epoch accur
   REQUIRE(logged.size() == 2);
   CHECK(meta["accuracy_per_epoch"] == logged[0] + "," + logged[1]);
 
+  const double trained_seconds = std::stod(meta.at("seconds"));
+  CHECK(trained_seconds > 0.0);
+
   args.push_back("--reuse-baseline");
   REQUIRE(run(built("lntl"), args, t / "second.log") == 0);
   CHECK(read_text(t / "second.log").find("baseline: reusing") != std::string::npos);
   for (const auto& row : csv_rows(out + "/train_log.csv")) CHECK(row.at(1) == "lntl");  // nothing retrained
+  // results.csv reports the reused baseline's training time, not the time it took to load it.
+  const auto results = csv_rows(out + "/results.csv");
+  REQUIRE(results.at(0).at(1) == "baseline");
+  CHECK(std::stod(results.at(0).at(6)) == doctest::Approx(trained_seconds).epsilon(1e-5));
 
   // A record that cannot be read is an error naming the file, not a silent empty curve.
   std::vector<NamedTensor> tensors = load_safetensors(out + "/var_0.035/baseline.safetensors", &meta);
@@ -465,6 +472,17 @@ TEST_CASE("lntl --reuse-baseline: the reused baseline brings its per-epoch accur
   save_safetensors(out + "/var_0.035/baseline.safetensors", tensors, meta);
   CHECK(run(built("lntl"), args, t / "third.log") == kExitError);
   CHECK(read_text(t / "third.log").find("baseline.safetensors: unreadable accuracy_per_epoch") != std::string::npos);
+
+  // A checkpoint from before the time was recorded: the time is reported as unknown (nan), not as 0.
+  meta["accuracy_per_epoch"] = "51.2,52.0";
+  meta.erase("seconds");
+  save_safetensors(out + "/var_0.035/baseline.safetensors", tensors, meta);
+  REQUIRE(run(built("lntl"), args, t / "fourth.log") == 0);
+  CHECK(csv_rows(out + "/results.csv").at(0).at(6) == "nan");
+  meta["seconds"] = "-3";
+  save_safetensors(out + "/var_0.035/baseline.safetensors", tensors, meta);
+  CHECK(run(built("lntl"), args, t / "fifth.log") == kExitError);
+  CHECK(read_text(t / "fifth.log").find("baseline.safetensors: unreadable seconds") != std::string::npos);
 }
 
 TEST_CASE("EpochOrder: a fresh seeded shuffle of every example per epoch, whole batches only") {

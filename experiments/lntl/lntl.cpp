@@ -46,16 +46,19 @@ int run(LntlOptions o, Driver& d) {
       Timer timer;
       // LNTL starts from the baseline's f and g; h starts fresh.
       if (ph.adversarial) nets.load(be, dir + "/baseline.safetensors", false);
-      const bool reused = !ph.adversarial && load_finished_baseline(be, nets, dir + "/baseline.safetensors", o, curves[k]);
+      double reused_seconds = 0.0;  // a reused baseline reports the time its training took, not its loading
+      const bool reused =
+          !ph.adversarial && load_finished_baseline(be, nets, dir + "/baseline.safetensors", o, curves[k], reused_seconds);
       if (!reused && !train_lntl_phase(be, nets, trainer, test, ph, o, dir, var, log, curves[k]))
         return interrupted_exit_code();
       scores[k] = evaluate_lntl(be, nets, test, dir + "/confusion_" + ph.name + ".png",
                            (ph.adversarial ? "LNTL" : "baseline") + std::string(" var ") + var_text(var));
+      const double seconds = reused ? reused_seconds : timer.seconds();
       results.row(var_text(var), ph.name, scores[k].accuracy, scores[k].colour_agreement, ph.epochs, o.train_images,
-                  timer.seconds());
-      std::fprintf(stderr, "%s var %s: unbiased test accuracy %.2f %% (prediction = colour's class: %.2f %%), %.0f s\n",
+                  seconds);
+      std::fprintf(stderr, "%s var %s: unbiased test accuracy %.2f %% (prediction = colour's class: %.2f %%), %.0f s%s\n",
                    ph.name.c_str(), var_text(var).c_str(), 100.0 * scores[k].accuracy,
-                   100.0 * scores[k].colour_agreement, timer.seconds());
+                   100.0 * scores[k].colour_agreement, seconds, reused ? " (its training, in the run that made it)" : "");
     }
     write_lntl_curves(dir + "/learning_curves.png", var_text(var), curves[0], curves[1]);
     std::printf("| %s | %.2f %% | %.2f %% |\n", var_text(var).c_str(), 100.0 * scores[0].accuracy,

@@ -1,7 +1,9 @@
 #include "experiments/lntl/lntl_study.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -131,13 +133,15 @@ bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const C
   plan.lambda = o.lambda;
   plan.mu = o.mu;
   const std::string ckpt = dir + "/" + ph.name + ".safetensors";
+  const Timer phase_timer;
   auto save = [&](int epochs_done, bool partial) {
     std::map<std::string, std::string> meta = {{"phase", ph.name},         {"epochs", std::to_string(epochs_done)},
                                                {"var", var_text(var)},     {"lr", std::to_string(ph.lr)},
                                                {"seed", std::to_string(o.seed)},
                                                {"train_images", std::to_string(o.train_images)},
                                                {"stroke", o.stroke},
-                                               {"accuracy_per_epoch", join_accuracies(accuracy_per_epoch)}};
+                                               {"accuracy_per_epoch", join_accuracies(accuracy_per_epoch)},
+                                               {"seconds", std::to_string(phase_timer.seconds())}};
     if (partial) meta["interrupted"] = "1";
     nets.save(be, ckpt, ph.adversarial, meta);
   };
@@ -200,7 +204,7 @@ void write_lntl_curves(const std::string& path, const std::string& var, const st
 }
 
 bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o,
-                            std::vector<float>& accuracy_per_epoch) {
+                            std::vector<float>& accuracy_per_epoch, double& seconds) {
   if (!o.reuse_baseline || !std::filesystem::exists(path)) return false;
   std::map<std::string, std::string> meta;
   load_safetensors(path, &meta);
@@ -213,6 +217,13 @@ bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string
     accuracy_per_epoch = split_accuracies(meta["accuracy_per_epoch"]);  // empty for checkpoints that predate it
   } catch (const std::exception&) {
     throw std::runtime_error(path + ": unreadable accuracy_per_epoch metadata '" + meta["accuracy_per_epoch"] + "'");
+  }
+  seconds = std::numeric_limits<double>::quiet_NaN();  // not recorded by checkpoints written before 2026-12-01 06:30
+  if (meta.count("seconds")) {
+    char* end = nullptr;
+    seconds = std::strtod(meta["seconds"].c_str(), &end);
+    if (end == meta["seconds"].c_str() || *end != '\0' || !(seconds >= 0.0))
+      throw std::runtime_error(path + ": unreadable seconds metadata '" + meta["seconds"] + "'");
   }
   std::printf("baseline: reusing %s\n", path.c_str());
   return true;

@@ -62,6 +62,7 @@ void write_lntl_curves(const std::string& path, const std::string& var, const st
                        const std::vector<float>& lntl);
 
 // A finished baseline from an earlier run with the same data settings, when --reuse-baseline asks for it;
-// accuracy_per_epoch gets the curve its checkpoint records (none for checkpoints written before 2026-12-01).
+// accuracy_per_epoch gets the curve its checkpoint records (none for checkpoints written before 2026-12-01),
+// seconds the wall time its training took (NaN where the checkpoint predates that record).
 bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o,
-                            std::vector<float>& accuracy_per_epoch);
+                            std::vector<float>& accuracy_per_epoch, double& seconds);
