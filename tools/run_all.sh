@@ -145,7 +145,8 @@ headline() {
 }
 {
   echo "# amnesia: every study, preset \`$preset\`"; echo
-  echo "Written $(date -u '+%Y-%m-%d %H:%M UTC') at commit $commit on $machine; device $device;"
+  echo "<!-- summary:begin -->"
+  echo "Written by \`bash tools/run_all.sh --preset $preset\` $(date -u '+%Y-%m-%d %H:%M UTC') at commit $commit on $machine; device $device;"
   echo "AMNESIA_THREADS=$AMNESIA_THREADS, OPENBLAS_NUM_THREADS=$OPENBLAS_NUM_THREADS. Each stage's command, wall time and the commit, device and"
   echo "thread count of its run.json stand under its name (a stage skipped as done before keeps the time of the"
   echo "run that made it). The stages' wall times add up to $(cat "$R"/*/.seconds 2>/dev/null | awk '{ t += $1 } END { printf "%d s (%.1f min)", t, t / 60 }')."; echo
@@ -156,6 +157,13 @@ headline() {
     echo "| ${row%%:*} | ${row#*:} | $(headline "${row#*:}") |"
   done
   echo
+  # The figures the README shows (tools/publish_report.sh copies this summary), where the stages made them.
+  for png in forget_01/samples_after.png forget_01/morph.png grayout_9/attack.png latent/tsne_forget_0.png \
+             latent/tsne_sa_train_nolabel.png mae/recon_before_after.png cf_vae/recon_curves.png \
+             lntl/var_0.035/learning_curves.png lntl/var_0.035/confusion_lntl.png; do
+    if [ -f "$R/$png" ]; then echo "![$png]($png)"; fi
+  done
+  echo "<!-- summary:end -->"; echo
   section "Judges (the audit's 10-class and 11-way judges)" judge judge11
   section "1. Selective Amnesia on a one-hot CVAE" sa_train forget_0 forget_01 forget_358
   section "2. Gray-out forgetting, sequential forgetting, decoder attacks" grayout_9 grayout_9then2
