@@ -9,6 +9,15 @@ BatchNorm::BatchNorm(ParamStore& store, const std::string& name_, int c_) : c(c_
   // Bound 0: the uniform initialisation leaves both at 0; init() then sets gamma to 1.
   gamma = store.reserve(name + ".weight", {c}, 0.0f);
   beta = store.reserve(name + ".bias", {c}, 0.0f);
+  groups_ = {name};
+}
+
+BatchNorm BatchNorm::over(size_t gamma_, size_t beta_, int c_, std::vector<std::string> groups) {
+  if (groups.empty() || c_ % static_cast<int>(groups.size()) != 0)
+    throw std::logic_error("BatchNorm::over: the channels must split evenly over the groups");
+  BatchNorm bn;
+  bn.c = c_, bn.gamma = gamma_, bn.beta = beta_, bn.name = groups.front(), bn.groups_ = std::move(groups);
+  return bn;
 }
 
 void BatchNorm::init(const Backend& be, const ParamStore& p) {
@@ -37,16 +46,23 @@ void BatchNorm::backward(const Backend& be, const ParamStore& p, const float* x,
 void BatchNorm::append_stats(const Backend& be, std::vector<NamedTensor>& out) const {
   std::vector<float> host(2 * static_cast<size_t>(c));
   copy_out(be, host.data(), stats_.data(), host.size() * sizeof(float));
-  out.push_back({name + ".running_mean", {c}, std::vector<float>(host.begin(), host.begin() + c)});
-  out.push_back({name + ".running_var", {c}, std::vector<float>(host.begin() + c, host.end())});
+  const int per = c / static_cast<int>(groups_.size());
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const auto mean = host.begin() + g * per, var = host.begin() + c + g * per;
+    out.push_back({groups_[g] + ".running_mean", {per}, std::vector<float>(mean, mean + per)});
+    out.push_back({groups_[g] + ".running_var", {per}, std::vector<float>(var, var + per)});
+  }
 }
 
 void BatchNorm::load_stats(const Backend& be, const std::vector<NamedTensor>& ts, const std::string& path) {
   if (!stats_.size()) throw std::logic_error("BatchNorm " + name + ": init() was not called");
-  const NamedTensor& m = find_tensor(ts, name + ".running_mean", path);
-  const NamedTensor& v = find_tensor(ts, name + ".running_var", path);
-  if (m.data.size() != static_cast<size_t>(c) || v.data.size() != static_cast<size_t>(c))
-    throw std::runtime_error(path + ": running statistics of " + name + " have the wrong size for this model");
-  copy_in(be, running_mean(), m.data.data(), c * sizeof(float));
-  copy_in(be, running_var(), v.data.data(), c * sizeof(float));
+  const int per = c / static_cast<int>(groups_.size());
+  for (size_t g = 0; g < groups_.size(); ++g) {
+    const NamedTensor& m = find_tensor(ts, groups_[g] + ".running_mean", path);
+    const NamedTensor& v = find_tensor(ts, groups_[g] + ".running_var", path);
+    if (m.data.size() != static_cast<size_t>(per) || v.data.size() != static_cast<size_t>(per))
+      throw std::runtime_error(path + ": running statistics of " + groups_[g] + " have the wrong size for this model");
+    copy_in(be, running_mean() + g * per, m.data.data(), per * sizeof(float));
+    copy_in(be, running_var() + g * per, v.data.data(), per * sizeof(float));
+  }
 }

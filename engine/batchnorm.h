@@ -20,6 +20,10 @@ class BatchNorm {
 
   BatchNorm() = default;
   BatchNorm(ParamStore& store, const std::string& name, int c);
+  // One layer over `groups.size()` equal channel groups whose gamma and beta were reserved elsewhere,
+  // each group's back to back (all gammas at `gamma`, all betas at `beta`); group g keeps its own name
+  // for its running statistics in checkpoints. Per-channel maths, so it equals one layer per group.
+  static BatchNorm over(size_t gamma, size_t beta, int c, std::vector<std::string> groups);
 
   // Call once after store.allocate(): sets gamma = 1, beta = 0 (ParamStore's uniform initialisation
   // cannot express a constant 1) and running_mean = 0, running_var = 1, and allocates the statistics.
@@ -37,13 +41,15 @@ class BatchNorm {
 
   float* running_mean() const { return stats_.data(); }
   float* running_var() const { return stats_.data() + c; }
-  // Appends "<name>.running_mean" and "<name>.running_var" to a checkpoint's tensor list, and reads them back.
+  // Appends "<name>.running_mean" and "<name>.running_var" (per group, for a layer made by over()) to a
+  // checkpoint's tensor list, and reads them back.
   void append_stats(const Backend& be, std::vector<NamedTensor>& out) const;
   void load_stats(const Backend& be, const std::vector<NamedTensor>& ts, const std::string& path);
 
  private:
   // running_mean | running_var | batch mean | batch inverse std, c floats each.
   Buffer<float> stats_;
+  std::vector<std::string> groups_;  // the statistics' names: {name}, or over()'s groups
   float* saved_mean() const { return stats_.data() + 2 * c; }
   float* saved_invstd() const { return stats_.data() + 3 * c; }
 };

@@ -13,6 +13,12 @@ Conv2d::Conv2d(ParamStore& store, const std::string& name, int in_, int out_, in
   if (has_bias) b = store.reserve(name + ".bias", {out}, bound);
 }
 
+Conv2d Conv2d::over(size_t w_, size_t b_, int in_, int out_, int k_, int stride_, int pad_) {
+  Conv2d c;
+  c.in = in_, c.out = out_, c.k = k_, c.stride = stride_, c.pad = pad_, c.w = w_, c.b = b_;
+  return c;
+}
+
 // On the CPU the layer runs the batch-split chunked path (engine/cpu/conv_chunks.h), on CUDA the
 // whole-batch composition of engine/ops/conv2d.h; each needs its own amount of scratch.
 float* Conv2d::workspace(const Backend& be, const ConvGeom& g) {

@@ -16,6 +16,9 @@ class Conv2d {
   Conv2d() = default;
   Conv2d(ParamStore& store, const std::string& name, int in, int out, int k, int stride = 1, int pad = 0,
          bool bias = true);
+  // A layer over parameters reserved elsewhere: weight [out, in, k, k] at offset w and bias [out] at b. Lets
+  // several same-input convolutions, reserved back to back under their own names, run as one wider one.
+  static Conv2d over(size_t w, size_t b, int in, int out, int k, int stride = 1, int pad = 0);
 
   int out_h(int height) const { return (height + 2 * pad - k) / stride + 1; }
   int out_w(int width) const { return (width + 2 * pad - k) / stride + 1; }

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "engine/ops/bias_act.h"
+#include "engine/ops/conv2d.h"
 #include "engine/ops/elementwise.h"
 #include "engine/ops/pool.h"
 #include "engine/ops/softmax_entropy.h"
@@ -18,6 +19,7 @@ constexpr int kSide = ColoredMnist::kSide, kPixels = ColoredMnist::kPixels, kBin
 constexpr int kMapFloats = LntlNets::kFeat * LntlNets::kMapPixels;                            // f's output
 constexpr int kWideFloats = LntlNets::kWide * LntlNets::kSmall * LntlNets::kSmall;            // g's conv maps
 constexpr int kBinFloats = kBins * LntlNets::kMapPixels;                                      // one head's logits
+constexpr int kHeadsFloats = 3 * kMapFloats;                                                   // h's conv1 maps
 
 PoolGeom max_pool(int n) { return PoolGeom{n, LntlNets::kFeat, kSide, kSide, 3, 2, 1}; }
 PoolGeom global_pool(int n) {
@@ -44,13 +46,21 @@ LntlNets::LntlNets(const Backend& be, uint64_t init_seed) {
   conv3_ = Conv2d(g_, "g.conv1", kFeat, kWide, 3, 2, 1);
   conv4_ = Conv2d(g_, "g.conv2", kWide, kWide, 3, 1, 1);
   fc_ = Linear(g_, "g.fc", kWide, kClasses, Act::None);
-  const std::string channel_names[3] = {"r", "g", "b"};
-  for (int c = 0; c < 3; ++c) {
-    const std::string name = "h." + channel_names[c];
-    heads_[c].conv1 = Conv2d(h_, name + ".conv1", kFeat, kFeat, 3, 1, 1);
-    heads_[c].bn = BatchNorm(h_, name + ".bn", kFeat);
-    heads_[c].conv2 = Conv2d(h_, name + ".conv2", kFeat, kBins, 3, 1, 1);
-  }
+  // h: each head's conv1 weight, then their biases, BN gammas and BN betas, back to back across the heads,
+  // so one 96-channel layer runs over all three (see lntl.h); the bound is nn.Conv2d's default.
+  const std::string heads[3] = {"h.r", "h.g", "h.b"};
+  const float bound = 1.0f / std::sqrt(static_cast<float>(kFeat * 3 * 3));
+  size_t first[4] = {};
+  const char* kinds[4] = {".conv1.weight", ".conv1.bias", ".bn.weight", ".bn.bias"};
+  for (int kind = 0; kind < 4; ++kind)
+    for (int c = 0; c < 3; ++c) {
+      std::vector<int> shape = kind == 0 ? std::vector<int>{kFeat, kFeat, 3, 3} : std::vector<int>{kFeat};
+      const size_t at = h_.reserve(heads[c] + kinds[kind], shape, kind < 2 ? bound : 0.0f);  // BN: set by init()
+      if (c == 0) first[kind] = at;
+    }
+  heads_conv1_ = Conv2d::over(first[0], first[1], kFeat, 3 * kFeat, 3, 1, 1);
+  heads_bn_ = BatchNorm::over(first[2], first[3], 3 * kFeat, {heads[0] + ".bn", heads[1] + ".bn", heads[2] + ".bn"});
+  for (int c = 0; c < 3; ++c) heads_conv2_[c] = Conv2d(h_, heads[c] + ".conv2", kFeat, kBins, 3, 1, 1);
   f_.allocate(be, init_seed);
   g_.allocate(be, init_seed + 1);
   he_rescale(be, f_, conv1_);
@@ -59,7 +69,7 @@ LntlNets::LntlNets(const Backend& be, uint64_t init_seed) {
   he_rescale(be, g_, conv4_);
   h_.allocate(be, init_seed + 2);
   bn_in_.init(be, f_);
-  for (ColourHead& head : heads_) head.bn.init(be, h_);
+  heads_bn_.init(be, h_);
   mom_f_ = Buffer<float>(be, f_.size());
   mom_g_ = Buffer<float>(be, g_.size());
   mom_h_ = Buffer<float>(be, h_.size());
@@ -72,10 +82,11 @@ void LntlNets::reserve(const Backend& be, int n) {
   xb_ = f(image); c1_ = f(big); p1_ = f(kMapFloats); feat_ = f(kMapFloats);
   arg1_ = Buffer<int>(be, static_cast<size_t>(n) * kMapFloats);
   c3_ = f(kWideFloats); c4_ = f(kWideFloats); pooled_ = f(kWide); logits_ = f(kClasses);
-  ha_ = f(kMapFloats); hb_ = f(kMapFloats); ho_ = f(kBinFloats); rows_ = f(kBinFloats);
+  ha_ = f(kHeadsFloats); hb_ = f(kHeadsFloats); hb_heads_ = f(kHeadsFloats); ho_ = f(kBinFloats); rows_ = f(3 * kBinFloats);
   dfeat_ = f(kMapFloats); dp1_ = f(kMapFloats); dc1_ = f(big); dxb_ = f(image);
   dlogits_ = f(kClasses); dpooled_ = f(kWide); dc4_ = f(kWideFloats); dc3_ = f(kWideFloats);
-  drows_ = f(kBinFloats); dho_ = f(kBinFloats); dhb_ = f(kMapFloats); dha_ = f(kMapFloats); dfeat_head_ = f(kMapFloats);
+  drows_ = f(3 * kBinFloats); dho_ = f(kBinFloats); dhb_heads_ = f(kHeadsFloats); dhb_ = f(kHeadsFloats);
+  dha_ = f(kHeadsFloats); dfeat_head_ = f(kMapFloats);
   capacity_ = n;
 }
 
@@ -116,26 +127,34 @@ void LntlNets::backward_g(const Backend& be, int n) {
   conv3_.backward(be, g_, feat_.data(), dc3_.data(), n, kMap, kMap, dfeat_.data());
 }
 
-void LntlNets::forward_head(const Backend& be, int c, int n) {
-  ColourHead& head = heads_[c];
-  head.conv1.forward(be, h_, feat_.data(), n, kMap, kMap, ha_.data());
-  head.bn.forward_train(be, h_, ha_.data(), n, kMapPixels, hb_.data());  // h only ever runs in training
-  relu(be, hb_.data(), n, kMapFloats);
-  head.conv2.forward(be, h_, hb_.data(), n, kMap, kMap, ho_.data());
-  // n x 8 x 196 -> (n*196) x 8: one softmax row per pixel, in the order of gather_batch's bin labels.
-  batched_transpose(be, ho_.data(), n, kBins, kMapPixels, rows_.data());
+void LntlNets::forward_heads(const Backend& be, int n) {
+  heads_conv1_.forward(be, h_, feat_.data(), n, kMap, kMap, ha_.data());
+  heads_bn_.forward_train(be, h_, ha_.data(), n, kMapPixels, hb_.data());  // h only ever runs in training
+  relu(be, hb_.data(), n, kHeadsFloats);
+  // n x (3 heads x 32 channels) x 196 -> 3 x n x 32 x 196, so each head's second convolution reads a plain batch.
+  nchw_to_cnhw(be, hb_.data(), n, 3, kMapFloats, hb_heads_.data());
+  const int64_t head_maps = static_cast<int64_t>(n) * kMapFloats, head_rows = static_cast<int64_t>(n) * kBinFloats;
+  for (int c = 0; c < 3; ++c) {
+    heads_conv2_[c].forward(be, h_, hb_heads_.data() + c * head_maps, n, kMap, kMap, ho_.data());
+    // n x 8 x 196 -> (n*196) x 8: one softmax row per pixel, in the order of gather_batch's bin labels.
+    batched_transpose(be, ho_.data(), n, kBins, kMapPixels, rows_.data() + c * head_rows);
+  }
 }
 
-void LntlNets::backward_head(const Backend& be, int c, int n, float feat_grad_scale, bool head_grads) {
-  ColourHead& head = heads_[c];
-  batched_transpose(be, drows_.data(), n, kMapPixels, kBins, dho_.data());
-  if (head_grads) head.conv2.backward(be, h_, hb_.data(), dho_.data(), n, kMap, kMap, dhb_.data());
-  else head.conv2.backward_input(be, h_, dho_.data(), n, kMap, kMap, dhb_.data());
-  relu_bwd(be, dhb_.data(), hb_.data(), n, kMapFloats);
-  // The batch-norm's gamma/beta sums come with its data gradient at no extra cost; lntl_step drops them.
-  head.bn.backward(be, h_, ha_.data(), dhb_.data(), n, kMapPixels, dha_.data());
-  if (head_grads) head.conv1.backward(be, h_, feat_.data(), dha_.data(), n, kMap, kMap, dfeat_head_.data());
-  else head.conv1.backward_input(be, h_, dha_.data(), n, kMap, kMap, dfeat_head_.data());
+void LntlNets::backward_heads(const Backend& be, int n, float feat_grad_scale, bool head_grads) {
+  const int64_t head_maps = static_cast<int64_t>(n) * kMapFloats, head_rows = static_cast<int64_t>(n) * kBinFloats;
+  for (int c = 0; c < 3; ++c) {
+    batched_transpose(be, drows_.data() + c * head_rows, n, kMapPixels, kBins, dho_.data());
+    float* dx = dhb_heads_.data() + c * head_maps;
+    if (head_grads) heads_conv2_[c].backward(be, h_, hb_heads_.data() + c * head_maps, dho_.data(), n, kMap, kMap, dx);
+    else heads_conv2_[c].backward_input(be, h_, dho_.data(), n, kMap, kMap, dx);
+  }
+  cnhw_to_nchw(be, dhb_heads_.data(), nullptr, n, 3, kMapFloats, dhb_.data());
+  relu_bwd(be, dhb_.data(), hb_.data(), n, kHeadsFloats);
+  // The batch norms' gamma/beta sums come with their data gradient at no extra cost; lntl_step drops them.
+  heads_bn_.backward(be, h_, ha_.data(), dhb_.data(), n, kMapPixels, dha_.data());
+  if (head_grads) heads_conv1_.backward(be, h_, feat_.data(), dha_.data(), n, kMap, kMap, dfeat_head_.data());
+  else heads_conv1_.backward_input(be, h_, dha_.data(), n, kMap, kMap, dfeat_head_.data());
   // With feat_grad_scale = -mu this axpy IS the gradient-reversal layer: identity forward, -mu backward.
   axpy(be, static_cast<int64_t>(n) * kMapFloats, feat_grad_scale, dfeat_head_.data(), dfeat_.data());
 }
@@ -151,11 +170,9 @@ void LntlNets::digit_forward_backward(Backend& be, const float* x, const int* la
     // lambda * (1/3) sum over heads of the mean over n*196 pixels of sum_j p log p.
     const int rows = n * kMapPixels;
     const float scale = lambda / (3.0f * static_cast<float>(rows));
-    for (int c = 0; c < 3; ++c) {
-      forward_head(be, c, n);
-      softmax_neg_entropy(be, rows_.data(), rows, kBins, scale, drows_.data(), losses.neg_entropy);
-      backward_head(be, c, n, 1.0f, false);
-    }
+    forward_heads(be, n);
+    softmax_neg_entropy(be, rows_.data(), 3 * rows, kBins, scale, drows_.data(), losses.neg_entropy);
+    backward_heads(be, n, 1.0f, false);
   }
   backward_f(be, x, n);
 }
@@ -168,13 +185,14 @@ void LntlNets::colour_forward_backward(Backend& be, const float* x, const int* b
   // Each head: PyTorch's cross_entropy(ignore_index) mean over its channel's labelled pixels. The heads
   // are SUMMED, as in the official trainer, so f's reversed gradient is 3 x mu x one head's.
   const int rows = n * kMapPixels;
+  forward_heads(be, n);
   for (int c = 0; c < 3; ++c) {
     const float scale = valid[c] > 0 ? 1.0f / static_cast<float>(valid[c]) : 0.0f;
-    forward_head(be, c, n);
-    softmax_xent(be, rows_.data(), bins + static_cast<int64_t>(c) * rows, rows, kBins, scale, drows_.data(),
+    const int64_t at = static_cast<int64_t>(c) * rows;
+    softmax_xent(be, rows_.data() + at * kBins, bins + at, rows, kBins, scale, drows_.data() + at * kBins,
                  losses.colour_ce);
-    backward_head(be, c, n, feat_grad_scale, true);
   }
+  backward_heads(be, n, feat_grad_scale, true);
   backward_f(be, x, n);
 }
 
@@ -226,7 +244,7 @@ void LntlNets::save(const Backend& be, const std::string& path, bool with_h,
   bn_in_.append_stats(be, ts);
   if (with_h) {
     for (NamedTensor& t : h_.to_named(be)) ts.push_back(std::move(t));
-    for (const ColourHead& head : heads_) head.bn.append_stats(be, ts);
+    heads_bn_.append_stats(be, ts);
   }
   std::map<std::string, std::string> m = meta;
   m["model"] = "lntl";
@@ -242,7 +260,7 @@ void LntlNets::load(const Backend& be, const std::string& path, bool with_h) {
   bn_in_.load_stats(be, ts, path);
   if (!with_h) return;
   h_.load_named(be, ts, path);
-  for (ColourHead& head : heads_) head.bn.load_stats(be, ts, path);
+  heads_bn_.load_stats(be, ts, path);
 }
 
 std::vector<int> predict_digits(const Backend& be, LntlNets& nets, const ColoredMnist& d) {

@@ -68,11 +68,7 @@ class LntlNets {
   void load(const Backend& be, const std::string& path, bool with_h);
 
  private:
-  struct ColourHead {
-    Conv2d conv1, conv2;
-    BatchNorm bn;
-  };
-  static constexpr int kEvalChunk = 500;
+  static constexpr int kEvalChunk = 500, kHeads = 3;
 
   void reserve(const Backend& be, int n);
   void forward_f(const Backend& be, const float* x, int n, bool training);
@@ -81,18 +77,24 @@ class LntlNets {
   void forward_g(const Backend& be, int n);
   // dlogits_ -> g's grads; OVERWRITES dfeat_ with the gradient w.r.t. the features.
   void backward_g(const Backend& be, int n);
-  // Head c's forward to channels-last logits rows_ (n*196 x 8).
-  void forward_head(const Backend& be, int c, int n);
-  // drows_ -> head c's grads; ADDS feat_grad_scale * d/dfeat to dfeat_.
-  // Head c's backward from drows_ into dfeat_ (times feat_grad_scale); into h's grads only when head_grads.
-  void backward_head(const Backend& be, int c, int n, float feat_grad_scale, bool head_grads);
+  // The three heads' forward to channels-last logits rows_ (3 x n*196 x 8, head after head).
+  void forward_heads(const Backend& be, int n);
+  // drows_ -> the heads' backward; ADDS feat_grad_scale * d/dfeat to dfeat_; into h's grads only when
+  // head_grads.
+  void backward_heads(const Backend& be, int n, float feat_grad_scale, bool head_grads);
   void sgd(const Backend& be, ParamStore& p, Buffer<float>& momentum, const SgdHyper& opt);
 
   ParamStore f_, g_, h_;
   BatchNorm bn_in_;
   Conv2d conv1_, conv2_, conv3_, conv4_;
   Linear fc_;
-  std::array<ColourHead, 3> heads_;
+  // h: the three heads' first convolutions read the same features, so they run as ONE 32->96 convolution
+  // (one im2col, a 3x taller GEMM) and their batch norms as one 96-channel layer, over parameters
+  // reserved head by head under the heads' own names ("h.r.conv1.weight", ...). The second convolutions
+  // read different channels and stay one per head.
+  Conv2d heads_conv1_;
+  BatchNorm heads_bn_;
+  std::array<Conv2d, kHeads> heads_conv2_;
   // One momentum buffer per net: f keeps one for both LNTL steps, as the official code steps f with one
   // optimiser whichever loss it is on.
   Buffer<float> mom_f_, mom_g_, mom_h_;
@@ -103,10 +105,12 @@ class LntlNets {
   Buffer<int> arg1_;
   // g: conv3 and conv4 maps (ReLU'd), pooled 64-vectors, logits.
   Buffer<float> c3_, c4_, pooled_, logits_;
-  // h (one head at a time): conv1 map, BN+ReLU map, bin logits NCHW and channels-last.
-  Buffer<float> ha_, hb_, ho_, rows_;
+  // h: conv1 maps (n x 96 x 196), BN+ReLU maps, the same head-major (3 x n x 32 x 196: each head's
+  // input contiguous), one head's bin logits NCHW, all heads' channels-last logits.
+  Buffer<float> ha_, hb_, hb_heads_, ho_, rows_;
   // Gradients.
-  Buffer<float> dfeat_, dp1_, dc1_, dxb_, dlogits_, dpooled_, dc4_, dc3_, drows_, dho_, dhb_, dha_, dfeat_head_;
+  Buffer<float> dfeat_, dp1_, dc1_, dxb_, dlogits_, dpooled_, dc4_, dc3_, drows_, dho_, dhb_heads_, dhb_, dha_,
+      dfeat_head_;
 };
 
 // The predicted digit of every image of d (evaluation mode).

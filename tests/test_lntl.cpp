@@ -201,6 +201,55 @@ TEST_CASE("lntl: the gradient reversal hands f exactly -mu times h's gradient, h
   for (size_t i = 0; i < plain.second.size(); ++i) REQUIRE(reversed.second[i] == doctest::Approx(plain.second[i]));
 }
 
+TEST_CASE("lntl: each colour head has its own parameters and statistics inside the merged first layer") {
+  // The three heads' conv1 and batch norm run as one 96-channel layer. With only one head's pixels
+  // labelled, only that head's parameters may receive a gradient, and moving the other heads' parameters
+  // must leave its loss exactly as it was. Three images: in each channel some image has labelled pixels.
+  Backend be = cpu_backend();
+  LntlNets nets(be, 12);
+  TinyBatch b = tiny_batch(3);
+  const std::string names[3] = {"h.r.", "h.g.", "h.b."};
+  for (int head = 0; head < 3; ++head) {
+    CAPTURE(head);
+    ColourBinCounts only{};
+    only[head] = b.valid[head];
+    REQUIRE(only[head] > 0);
+    auto loss_of_head = [&] {
+      float loss = 0.0f;
+      nets.h().zero_grad(be);
+      nets.colour_forward_backward(be, b.x.data(), b.bins.data(), only, 3, 1.0f, {nullptr, nullptr, &loss});
+      return loss;
+    };
+    const float before = loss_of_head();
+    for (const ParamEntry& e : nets.h().entries()) {
+      CAPTURE(e.name);
+      float largest = 0.0f;
+      for (size_t i = 0; i < e.size; ++i) largest = std::max(largest, std::fabs(nets.h().grads()[e.offset + i]));
+      if (e.name.rfind(names[head], 0) == 0) CHECK(largest > 0.0f);
+      else CHECK(largest == 0.0f);
+    }
+    const std::vector<float> saved(nets.h().values(), nets.h().values() + nets.h().size());
+    for (const ParamEntry& e : nets.h().entries())
+      if (e.name.rfind(names[head], 0) != 0)
+        for (size_t i = 0; i < e.size; ++i) nets.h().values()[e.offset + i] += 0.5f;
+    CHECK(loss_of_head() == before);
+    std::copy(saved.begin(), saved.end(), nets.h().values());
+  }
+  // Checkpoints keep PyTorch's per-head names and sizes for the running statistics, each head its own.
+  TempDir dir("lntl_heads");
+  nets.save(be, dir / "h.safetensors", true);
+  const std::vector<NamedTensor> ts = load_safetensors(dir / "h.safetensors");
+  std::vector<std::vector<float>> means;
+  for (const char* head : {"h.r", "h.g", "h.b"}) {
+    const NamedTensor& m = find_tensor(ts, std::string(head) + ".bn.running_mean", "h.safetensors");
+    CHECK(m.shape == std::vector<int>{32});
+    CHECK(find_tensor(ts, std::string(head) + ".conv1.weight", "h.safetensors").shape == std::vector<int>{32, 32, 3, 3});
+    means.push_back(m.data);
+  }
+  CHECK(means[0] != means[1]);
+  CHECK(means[1] != means[2]);
+}
+
 TEST_CASE("lntl: baseline and LNTL epochs on synthetic Colored MNIST reduce their losses") {
   Backend be = cpu_backend();
   const ColoredMnist train = make_colored_mnist(square_digits(320, 1), true, 0.02f, 2);
