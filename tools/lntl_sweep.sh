@@ -53,10 +53,11 @@ fi
 mkdir -p "$R"
 report=$R/REPORT.md
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-/usr/bin/python3 - "$R" "$config" "$lntl_epochs" "$machine" > "$report" <<'EOF'
+written="$(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+/usr/bin/python3 - "$R" "$config" "$lntl_epochs" "$machine" "$written" > "$report" <<'EOF'
 import csv, glob, json, math, os, re, statistics, sys
 
-root, config, lntl_epochs, machine = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+root, config, lntl_epochs, machine, written = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
 # The official README's unbiased test accuracy (%), DESIGN.md section 8: 100 + 100 epochs, its own palette.
 paper = {"0.020": (40.55, 81.85), "0.025": (48.13, 88.54), "0.030": (59.96, 91.37), "0.035": (66.26, 93.06),
          "0.040": (73.33, 94.06), "0.045": (79.73, 95.55), "0.050": (84.50, 96.18)}
@@ -91,7 +92,8 @@ def seconds(s):
 
 print("# Learning Not to Learn on Colored MNIST: the paper's table, 2-hour recipe\n")
 print("<!-- summary:begin -->")
-print(f"Written by `bash tools/lntl_sweep.sh` ({len(runs)} finished runs) on {machine}. Every run is "
+print(f"Written by `bash tools/lntl_sweep.sh` {written} from {len(runs)} finished runs (each run's own commit is "
+      f"in the table of every run below) on {machine}. Every run is "
       f"`lntl --config {config} --var V --seed S` on one thread: all 60k training images, baseline 20 epochs at "
       f"lr 0.01, LNTL {lntl_epochs} epochs at lr 0.01 (x0.1 after 20), the official lambda 0.01 and mu 0.1. Unbiased "
       "test accuracy in %; the paper's numbers are the official README's (100 + 100 epochs, its unpublished palette; "

@@ -42,7 +42,7 @@ if [ "$preset" = quick ]; then
   mae=(--warmup 1 --epochs 2 --train-images 20000 --val-images 5000)
   cf=(--steps-per-phase 1500 --eval-every 250 --eval-samples 1000)
   # LNTL: all 60k images, 5 baseline epochs then ONE LNTL epoch at lr 0.01 (the first LNTL epoch makes
-  # most of the gain: README, lntl); about 6 minutes on one core.
+  # most of the gain: docs/notes/lntl.md); about 6 minutes on one core.
   lntl=(--train-images 60000 --epochs 5 --lntl-epochs 1 --lr 0.01 --lntl-lr 0.01 --lr-step 1000)
 else
   judge=(); judge11=(); train=(); forget=(); grayout=(); attack=(); latent=(); mae=(); cf=()
