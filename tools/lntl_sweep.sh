@@ -54,6 +54,7 @@ mkdir -p "$R"
 report=$R/REPORT.md
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 written="$(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || written="$written (with uncommitted changes)"
 /usr/bin/python3 - "$R" "$config" "$lntl_epochs" "$machine" "$written" > "$report" <<'EOF'
 import csv, glob, json, math, os, re, statistics, sys
 
