@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
-# The paper's LNTL table from the committed 2-hour recipe: baseline + LNTL at every colour variance
-# (seed 0), plus seeds 1 and 2 at var 0.035 for the spread, then runs/lntl_sweep/REPORT.md with the
-# paper's numbers beside ours. Each run is `lntl --config experiments/lntl/lntl_2h.conf --var V --seed S`
-# on ONE thread in runs/lntl_sweep/var_V_seed_S/ (about 77 min on this 2-core machine); --jobs of them
-# run side by side. A run whose results.csv has its LNTL row is done and skipped; an unfinished one
-# restarts its LNTL phase from its finished baseline (--reuse-baseline), so the sweep resumes across
-# sessions.
+# The paper's LNTL table from a committed recipe (default experiments/lntl/lntl_2h.conf): baseline +
+# LNTL at every colour variance (seed 0), plus seeds 1 and 2 at var 0.035 for the spread, then
+# <out>/REPORT.md with the paper's numbers beside ours. Each run is `lntl --config CONF --var V --seed S`
+# on ONE thread in <out>/var_V_seed_S/ (about 75 min on this 2-core machine); --jobs of them run side by
+# side. A run whose results.csv has its LNTL row is done and skipped; an unfinished one restarts its
+# LNTL phase from its finished baseline (--reuse-baseline), so the sweep resumes across sessions. The
+# report takes only runs whose recorded flags match the config.
 #   bash tools/lntl_sweep.sh                          # every pending run, 2 at a time, then the report
 #   bash tools/lntl_sweep.sh --runs 0.030:0,0.040:0   # just these var:seed runs
 #   bash tools/lntl_sweep.sh --report-only            # rewrite REPORT.md from what has finished
+#   bash tools/lntl_sweep.sh --config experiments/lntl/lntl_2h_lr0.01.conf --out runs/lntl_sweep_lr0.01
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,14 +18,17 @@ runs="0.020:0,0.025:0,0.030:0,0.035:0,0.040:0,0.045:0,0.050:0,0.035:1,0.035:2"
 jobs=2 bin=build/lntl report_only=0 R=runs/lntl_sweep
 while [ $# -gt 0 ]; do
   case "$1" in
+    --config) config="${2:?--config needs a file}"; shift 2 ;;
+    --out) R="${2:?--out needs a folder}"; shift 2 ;;
     --runs) runs="${2:?--runs needs var:seed pairs, e.g. 0.035:0,0.035:1}"; shift 2 ;;
     --jobs) jobs="${2:?--jobs needs a count}"; shift 2 ;;
     --bin) bin="${2:?--bin needs a path}"; shift 2 ;;
     --report-only) report_only=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "lntl_sweep.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+[ -f "$config" ] || { echo "lntl_sweep.sh: --config: $config: no such file" >&2; exit 2; }
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "lntl_sweep.sh: --jobs: expected a positive integer, got '$jobs'" >&2; exit 2; }
 IFS=, read -r -a pairs <<< "$runs"
 for p in "${pairs[@]}"; do
@@ -63,7 +67,28 @@ root, config, lntl_epochs, machine, written = sys.argv[1], sys.argv[2], int(sys.
 paper = {"0.020": (40.55, 81.85), "0.025": (48.13, 88.54), "0.030": (59.96, 91.37), "0.035": (66.26, 93.06),
          "0.040": (73.33, 94.06), "0.045": (79.73, 95.55), "0.050": (84.50, 96.18)}
 
-runs = []
+# The recipe: the config's key = value lines; a run counts only if its run.json flags match them.
+recipe = {}
+for line in open(config):
+    line = line.split("#", 1)[0].strip()
+    if "=" in line:
+        key, value = (t.strip() for t in line.split("=", 1))
+        recipe[key] = value
+compared = [k for k in ("train-images", "epochs", "lntl-epochs", "batch", "lr", "lntl-lr", "lr-step", "lr-gamma",
+                        "momentum", "weight-decay", "lambda", "mu") if k in recipe]
+
+def same(a, b):
+    try:
+        return math.isclose(float(a), float(b), rel_tol=1e-6)
+    except ValueError:
+        return a == b
+
+def checkpoint_meta(path):
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        return json.loads(f.read(n)).get("__metadata__", {})
+
+runs, excluded = [], []
 for d in sorted(glob.glob(os.path.join(root, "var_*_seed_*"))):
     m = re.fullmatch(r"var_(0\.\d{3})_seed_(\d+)", os.path.basename(d))
     if not m or not os.path.isfile(os.path.join(d, "results.csv")):
@@ -72,12 +97,22 @@ for d in sorted(glob.glob(os.path.join(root, "var_*_seed_*"))):
     lntl = rows.get("lntl")
     if "baseline" not in rows or lntl is None or int(lntl["epochs"]) != lntl_epochs:
         continue
+    info = json.load(open(os.path.join(d, "run.json")))
+    flags = info.get("flags", {})
+    differ = [k for k in compared if not same(flags.get(k, ""), recipe[k])]
+    if differ:
+        excluded.append((os.path.relpath(d, root), ", ".join(f"{k} {flags.get(k)}" for k in differ)))
+        continue
     log = [r for r in csv.DictReader(open(os.path.join(d, "train_log.csv"))) if r["phase"] == "lntl"]
     best = max(log, key=lambda r: float(r["test_accuracy"]))
-    info = json.load(open(os.path.join(d, "run.json")))
     threads = info.get("threads", {})
+    base_s = float(rows["baseline"]["seconds"])
+    if flags.get("reuse-baseline") == "true":
+        # A reused baseline: its own training time, which checkpoints record since 2026-12-01 06:00.
+        meta = checkpoint_meta(os.path.join(d, f"var_{m.group(1)}", "baseline.safetensors"))
+        base_s = float(meta["seconds"]) if "seconds" in meta else float("nan")
     runs.append(dict(dir=os.path.relpath(d, root), var=m.group(1), seed=int(m.group(2)),
-                     base=100 * float(rows["baseline"]["test_accuracy"]), base_s=float(rows["baseline"]["seconds"]),
+                     base=100 * float(rows["baseline"]["test_accuracy"]), base_s=base_s,
                      final=100 * float(lntl["test_accuracy"]), colour=100 * float(lntl["colour_agreement"]),
                      best=100 * float(best["test_accuracy"]), best_epoch=int(best["epoch"]), lntl_s=float(lntl["seconds"]),
                      commit=info.get("commit", "?")[:7] + ("-dirty" if info.get("commit", "").endswith("-dirty") else ""),
@@ -93,14 +128,16 @@ def seconds(s):
 
 print("# Learning Not to Learn on Colored MNIST: the paper's table, 2-hour recipe\n")
 print("<!-- summary:begin -->")
-print(f"Written by `bash tools/lntl_sweep.sh` {written} from {len(runs)} finished runs (each run's own commit is "
-      f"in the table of every run below) on {machine}. Every run is "
-      f"`lntl --config {config} --var V --seed S` on one thread: all 60k training images, baseline 20 epochs at "
-      f"lr 0.01, LNTL {lntl_epochs} epochs at lr 0.01 (x0.1 after 20), the official lambda 0.01 and mu 0.1. Unbiased "
-      "test accuracy in %; the paper's numbers are the official README's (100 + 100 epochs, its unpublished palette; "
-      "ours use the substitute palette of DESIGN.md). Where a variance has several seeds: mean ± sample sd. "
-      "\"best epoch\" is the highest per-epoch test accuracy, shown for the curve's shape only (picking it would "
-      "select on the test set); the final one is the result.\n")
+r = recipe
+print(f"Written by `bash tools/lntl_sweep.sh --config {config}` {written} from {len(runs)} finished run(s) (each run's "
+      f"own commit is in the table of every run below) on {machine}. Every run is `lntl --config {config} --var V "
+      f"--seed S` on one thread: {r.get('train-images')} training images, baseline {r.get('epochs')} epochs at lr "
+      f"{r.get('lr')}, LNTL {r.get('lntl-epochs')} epochs at lr {r.get('lntl-lr')} (x{r.get('lr-gamma')} every "
+      f"{r.get('lr-step')} epochs), lambda {r.get('lambda')}, mu {r.get('mu')}. Unbiased test accuracy in %; the "
+      "paper's numbers are the official README's (100 + 100 epochs, its unpublished palette; ours use the substitute "
+      "palette of DESIGN.md). Where a variance has several seeds: mean ± sample sd. \"best epoch\" is the highest "
+      "per-epoch test accuracy, shown for the curve's shape only (picking it would select on the test set); the "
+      "final one is the result.\n")
 print("| var | paper: baseline | ours: baseline | paper: LNTL | ours: LNTL final | ours: LNTL best epoch | seeds |")
 print("|---|---|---|---|---|---|---|")
 for var in sorted(paper):
@@ -136,6 +173,8 @@ for r in sorted(runs, key=lambda r: (r["var"], r["seed"])):
     print(f"| {r['dir']} | {r['var']} | {r['seed']} | {r['base']:.2f} | {r['final']:.2f} | {r['best']:.2f} ({r['best_epoch']}) | "
           f"{r['colour']:.2f} | {seconds(r['base_s'])} | {seconds(r['lntl_s'])} | {r['commit']} | {r['threads']} |")
 print()
+for d, why in excluded:
+    print(f"Not counted: {d} (its flags differ from the config: {why}).\n")
 for r in sorted(runs, key=lambda r: (r["var"], r["seed"])):
     figure(r, "learning_curves", "learning curves")
 EOF

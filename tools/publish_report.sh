@@ -17,7 +17,7 @@ while [ $# -gt 0 ]; do
     *) echo "publish_report.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
-[[ "$name" =~ ^[a-z0-9_]+$ ]] || { echo "publish_report.sh: --preset: expected a name like quick or lntl_sweep, got '$name'" >&2; exit 2; }
+[[ "$name" =~ ^[a-z0-9_][a-z0-9_.-]*$ && "$name" != *..* ]] || { echo "publish_report.sh: --preset: expected a name like quick or lntl_sweep, got '$name'" >&2; exit 2; }
 src=runs/$name dst=docs/results/$name
 [ -f "$src/REPORT.md" ] || { echo "publish_report.sh: $src/REPORT.md: no report" >&2; exit 2; }
 grep -q '^<!-- summary:begin -->' "$src/REPORT.md" && grep -q '^<!-- summary:end -->' "$src/REPORT.md" ||
