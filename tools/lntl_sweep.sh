@@ -2,34 +2,37 @@
 # The paper's LNTL table from a committed recipe (default experiments/lntl/lntl_2h.conf): baseline +
 # LNTL at every colour variance (seed 0), plus seeds 1 and 2 at var 0.035 for the spread, then
 # <out>/REPORT.md with the paper's numbers beside ours. Each run is `lntl --config CONF --var V --seed S`
-# on ONE thread in <out>/var_V_seed_S/ (about 75 min on this 2-core machine); --jobs of them run side by
-# side. A run whose results.csv has its LNTL row is done and skipped; an unfinished one restarts its
+# on --threads engine threads (default one) in <out>/var_V_seed_S/ (about 75 min a run on one core
+# here); --jobs of them run side by side. A run whose results.csv has its LNTL row is done and skipped; an unfinished one restarts its
 # LNTL phase from its finished baseline (--reuse-baseline), so the sweep resumes across sessions. The
 # report takes only runs whose recorded flags match the config.
 #   bash tools/lntl_sweep.sh                          # every pending run, 2 at a time, then the report
 #   bash tools/lntl_sweep.sh --runs 0.030:0,0.040:0   # just these var:seed runs
 #   bash tools/lntl_sweep.sh --report-only            # rewrite REPORT.md from what has finished
+#   bash tools/lntl_sweep.sh --jobs 1 --threads 2     # one run at a time on both cores (same bits, sooner)
 #   bash tools/lntl_sweep.sh --config experiments/lntl/lntl_2h_lr0.01.conf --out runs/lntl_sweep_lr0.01
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 config=experiments/lntl/lntl_2h.conf
 runs="0.020:0,0.025:0,0.030:0,0.035:0,0.040:0,0.045:0,0.050:0,0.035:1,0.035:2"
-jobs=2 bin=build/lntl report_only=0 R=runs/lntl_sweep
+jobs=2 threads=1 bin=build/lntl report_only=0 R=runs/lntl_sweep
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) config="${2:?--config needs a file}"; shift 2 ;;
     --out) R="${2:?--out needs a folder}"; shift 2 ;;
     --runs) runs="${2:?--runs needs var:seed pairs, e.g. 0.035:0,0.035:1}"; shift 2 ;;
     --jobs) jobs="${2:?--jobs needs a count}"; shift 2 ;;
+    --threads) threads="${2:?--threads needs a count}"; shift 2 ;;
     --bin) bin="${2:?--bin needs a path}"; shift 2 ;;
     --report-only) report_only=1; shift ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "lntl_sweep.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
 [ -f "$config" ] || { echo "lntl_sweep.sh: --config: $config: no such file" >&2; exit 2; }
 [[ "$jobs" =~ ^[1-9][0-9]*$ ]] || { echo "lntl_sweep.sh: --jobs: expected a positive integer, got '$jobs'" >&2; exit 2; }
+[[ "$threads" =~ ^[1-9][0-9]*$ ]] || { echo "lntl_sweep.sh: --threads: expected a positive integer, got '$threads'" >&2; exit 2; }
 IFS=, read -r -a pairs <<< "$runs"
 for p in "${pairs[@]}"; do
   [[ "$p" =~ ^0\.[0-9]{3}:[0-9]+$ ]] || { echo "lntl_sweep.sh: --runs: expected var:seed like 0.035:1, got '$p'" >&2; exit 2; }
@@ -48,7 +51,7 @@ if [ "$report_only" = 0 ]; then
     if finished "$d"; then echo "done: $d"; continue; fi
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
     echo "start: $d (log $d.log)"
-    OPENBLAS_NUM_THREADS=1 AMNESIA_THREADS=1 "$bin" --config "$config" --var "${p%%:*}" --seed "${p#*:}" \
+    OPENBLAS_NUM_THREADS=1 AMNESIA_THREADS=$threads "$bin" --config "$config" --var "${p%%:*}" --seed "${p#*:}" \
       --reuse-baseline --device cpu --out "$d" > "$d.log" 2>&1 &
   done
   wait || true
@@ -131,7 +134,7 @@ print("<!-- summary:begin -->")
 r = recipe
 print(f"Written by `bash tools/lntl_sweep.sh --config {config}` {written} from {len(runs)} finished run(s) (each run's "
       f"own commit is in the table of every run below) on {machine}. Every run is `lntl --config {config} --var V "
-      f"--seed S` on one thread: {r.get('train-images')} training images, baseline {r.get('epochs')} epochs at lr "
+      f"--seed S` (engine threads: the table of every run): {r.get('train-images')} training images, baseline {r.get('epochs')} epochs at lr "
       f"{r.get('lr')}, LNTL {r.get('lntl-epochs')} epochs at lr {r.get('lntl-lr')} (x{r.get('lr-gamma')} every "
       f"{r.get('lr-step')} epochs), lambda {r.get('lambda')}, mu {r.get('mu')}. Unbiased test accuracy in %; the "
       "paper's numbers are the official README's (100 + 100 epochs, its unpublished palette; ours use the substitute "
