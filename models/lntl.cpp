@@ -19,7 +19,7 @@ constexpr int kSide = ColoredMnist::kSide, kPixels = ColoredMnist::kPixels, kBin
 constexpr int kMapFloats = LntlNets::kFeat * LntlNets::kMapPixels;                            // f's output
 constexpr int kWideFloats = LntlNets::kWide * LntlNets::kSmall * LntlNets::kSmall;            // g's conv maps
 constexpr int kBinFloats = kBins * LntlNets::kMapPixels;                                      // one head's logits
-constexpr int kHeadsFloats = 3 * kMapFloats;                                                   // h's conv1 maps
+constexpr int kHeadsFloats = LntlNets::kHeads * kMapFloats;                                   // h's conv1 maps
 
 PoolGeom max_pool(int n) { return PoolGeom{n, LntlNets::kFeat, kSide, kSide, 3, 2, 1}; }
 PoolGeom global_pool(int n) {
@@ -48,19 +48,19 @@ LntlNets::LntlNets(const Backend& be, uint64_t init_seed) {
   fc_ = Linear(g_, "g.fc", kWide, kClasses, Act::None);
   // h: each head's conv1 weight, then their biases, BN gammas and BN betas, back to back across the heads,
   // so one 96-channel layer runs over all three (see lntl.h); the bound is nn.Conv2d's default.
-  const std::string heads[3] = {"h.r", "h.g", "h.b"};
+  const std::string heads[kHeads] = {"h.r", "h.g", "h.b"};
   const float bound = 1.0f / std::sqrt(static_cast<float>(kFeat * 3 * 3));
   size_t first[4] = {};
   const char* kinds[4] = {".conv1.weight", ".conv1.bias", ".bn.weight", ".bn.bias"};
   for (int kind = 0; kind < 4; ++kind)
-    for (int c = 0; c < 3; ++c) {
+    for (int c = 0; c < kHeads; ++c) {
       std::vector<int> shape = kind == 0 ? std::vector<int>{kFeat, kFeat, 3, 3} : std::vector<int>{kFeat};
       const size_t at = h_.reserve(heads[c] + kinds[kind], shape, kind < 2 ? bound : 0.0f);  // BN: set by init()
       if (c == 0) first[kind] = at;
     }
-  heads_conv1_ = Conv2d::over(first[0], first[1], kFeat, 3 * kFeat, 3, 1, 1);
-  heads_bn_ = BatchNorm::over(first[2], first[3], 3 * kFeat, {heads[0] + ".bn", heads[1] + ".bn", heads[2] + ".bn"});
-  for (int c = 0; c < 3; ++c) heads_conv2_[c] = Conv2d(h_, heads[c] + ".conv2", kFeat, kBins, 3, 1, 1);
+  heads_conv1_ = Conv2d::over(first[0], first[1], kFeat, kHeads * kFeat, 3, 1, 1);
+  heads_bn_ = BatchNorm::over(first[2], first[3], kHeads * kFeat, {heads[0] + ".bn", heads[1] + ".bn", heads[2] + ".bn"});
+  for (int c = 0; c < kHeads; ++c) heads_conv2_[c] = Conv2d(h_, heads[c] + ".conv2", kFeat, kBins, 3, 1, 1);
   f_.allocate(be, init_seed);
   g_.allocate(be, init_seed + 1);
   he_rescale(be, f_, conv1_);
@@ -82,10 +82,10 @@ void LntlNets::reserve(const Backend& be, int n) {
   xb_ = f(image); c1_ = f(big); p1_ = f(kMapFloats); feat_ = f(kMapFloats);
   arg1_ = Buffer<int>(be, static_cast<size_t>(n) * kMapFloats);
   c3_ = f(kWideFloats); c4_ = f(kWideFloats); pooled_ = f(kWide); logits_ = f(kClasses);
-  ha_ = f(kHeadsFloats); hb_ = f(kHeadsFloats); hb_heads_ = f(kHeadsFloats); ho_ = f(kBinFloats); rows_ = f(3 * kBinFloats);
+  ha_ = f(kHeadsFloats); hb_ = f(kHeadsFloats); hb_heads_ = f(kHeadsFloats); ho_ = f(kBinFloats); rows_ = f(kHeads * kBinFloats);
   dfeat_ = f(kMapFloats); dp1_ = f(kMapFloats); dc1_ = f(big); dxb_ = f(image);
   dlogits_ = f(kClasses); dpooled_ = f(kWide); dc4_ = f(kWideFloats); dc3_ = f(kWideFloats);
-  drows_ = f(3 * kBinFloats); dho_ = f(kBinFloats); dhb_heads_ = f(kHeadsFloats); dhb_ = f(kHeadsFloats);
+  drows_ = f(kHeads * kBinFloats); dho_ = f(kBinFloats); dhb_heads_ = f(kHeadsFloats); dhb_ = f(kHeadsFloats);
   dha_ = f(kHeadsFloats); dfeat_head_ = f(kMapFloats);
   capacity_ = n;
 }
@@ -132,9 +132,9 @@ void LntlNets::forward_heads(const Backend& be, int n) {
   heads_bn_.forward_train(be, h_, ha_.data(), n, kMapPixels, hb_.data());  // h only ever runs in training
   relu(be, hb_.data(), n, kHeadsFloats);
   // n x (3 heads x 32 channels) x 196 -> 3 x n x 32 x 196, so each head's second convolution reads a plain batch.
-  nchw_to_cnhw(be, hb_.data(), n, 3, kMapFloats, hb_heads_.data());
+  nchw_to_cnhw(be, hb_.data(), n, kHeads, kMapFloats, hb_heads_.data());
   const int64_t head_maps = static_cast<int64_t>(n) * kMapFloats, head_rows = static_cast<int64_t>(n) * kBinFloats;
-  for (int c = 0; c < 3; ++c) {
+  for (int c = 0; c < kHeads; ++c) {
     heads_conv2_[c].forward(be, h_, hb_heads_.data() + c * head_maps, n, kMap, kMap, ho_.data());
     // n x 8 x 196 -> (n*196) x 8: one softmax row per pixel, in the order of gather_batch's bin labels.
     batched_transpose(be, ho_.data(), n, kBins, kMapPixels, rows_.data() + c * head_rows);
@@ -143,13 +143,13 @@ void LntlNets::forward_heads(const Backend& be, int n) {
 
 void LntlNets::backward_heads(const Backend& be, int n, float feat_grad_scale, bool head_grads) {
   const int64_t head_maps = static_cast<int64_t>(n) * kMapFloats, head_rows = static_cast<int64_t>(n) * kBinFloats;
-  for (int c = 0; c < 3; ++c) {
+  for (int c = 0; c < kHeads; ++c) {
     batched_transpose(be, drows_.data() + c * head_rows, n, kMapPixels, kBins, dho_.data());
     float* dx = dhb_heads_.data() + c * head_maps;
     if (head_grads) heads_conv2_[c].backward(be, h_, hb_heads_.data() + c * head_maps, dho_.data(), n, kMap, kMap, dx);
     else heads_conv2_[c].backward_input(be, h_, dho_.data(), n, kMap, kMap, dx);
   }
-  cnhw_to_nchw(be, dhb_heads_.data(), nullptr, n, 3, kMapFloats, dhb_.data());
+  cnhw_to_nchw(be, dhb_heads_.data(), nullptr, n, kHeads, kMapFloats, dhb_.data());
   relu_bwd(be, dhb_.data(), hb_.data(), n, kHeadsFloats);
   // The batch norms' gamma/beta sums come with their data gradient at no extra cost; lntl_step drops them.
   heads_bn_.backward(be, h_, ha_.data(), dhb_.data(), n, kMapPixels, dha_.data());
@@ -169,9 +169,9 @@ void LntlNets::digit_forward_backward(Backend& be, const float* x, const int* la
   if (lambda != 0.0f) {
     // lambda * (1/3) sum over heads of the mean over n*196 pixels of sum_j p log p.
     const int rows = n * kMapPixels;
-    const float scale = lambda / (3.0f * static_cast<float>(rows));
+    const float scale = lambda / (static_cast<float>(kHeads) * static_cast<float>(rows));
     forward_heads(be, n);
-    softmax_neg_entropy(be, rows_.data(), 3 * rows, kBins, scale, drows_.data(), losses.neg_entropy);
+    softmax_neg_entropy(be, rows_.data(), kHeads * rows, kBins, scale, drows_.data(), losses.neg_entropy);
     backward_heads(be, n, 1.0f, false);
   }
   backward_f(be, x, n);
@@ -186,7 +186,7 @@ void LntlNets::colour_forward_backward(Backend& be, const float* x, const int* b
   // are SUMMED, as in the official trainer, so f's reversed gradient is 3 x mu x one head's.
   const int rows = n * kMapPixels;
   forward_heads(be, n);
-  for (int c = 0; c < 3; ++c) {
+  for (int c = 0; c < kHeads; ++c) {
     const float scale = valid[c] > 0 ? 1.0f / static_cast<float>(valid[c]) : 0.0f;
     const int64_t at = static_cast<int64_t>(c) * rows;
     softmax_xent(be, rows_.data() + at * kBins, bins + at, rows, kBins, scale, drows_.data() + at * kBins,

@@ -34,6 +34,7 @@ struct LntlLosses {
 class LntlNets {
  public:
   static constexpr int kFeat = 32, kMap = 14, kMapPixels = kMap * kMap, kWide = 64, kSmall = 7, kClasses = 10;
+  static constexpr int kHeads = ColoredMnist::kChannels;  // h: one colour head per RGB channel
 
   LntlNets(const Backend& be, uint64_t init_seed);
 
@@ -68,7 +69,7 @@ class LntlNets {
   void load(const Backend& be, const std::string& path, bool with_h);
 
  private:
-  static constexpr int kEvalChunk = 500, kHeads = 3;
+  static constexpr int kEvalChunk = 500;
 
   void reserve(const Backend& be, int n);
   void forward_f(const Backend& be, const float* x, int n, bool training);

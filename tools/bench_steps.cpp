@@ -13,8 +13,8 @@
 #include <ctime>
 #include <functional>
 #include <map>
-#include <tuple>
 #include <random>
+#include <tuple>
 #include <vector>
 
 #include "engine/adam.h"
@@ -307,14 +307,13 @@ int main(int argc, char** argv) {
         const std::vector<cpu::GemmCall> calls = traced_gemms(step);
         const double alone = gemms_alone_seconds(be, calls, seconds);
         md.printf("%.3f | %.1f |\n", 1e3 * alone, 100.0 * gflop / alone / peak);
-        traced.emplace_back(m.name, calls);
+        if (shapes) traced.emplace_back(m.name, calls);
       } else {
         md.printf("- | - |\n");
       }
     }
     if (shapes && !floor) md.printf("\n--gemm-shapes: needs the CPU at --threads 1\n");
-    for (const auto& [name, calls] : traced)
-      if (shapes) print_gemm_shapes(be, name, calls, seconds, md);
+    for (const auto& [name, calls] : traced) print_gemm_shapes(be, name, calls, seconds, md);
     md.save();
     return 0;
   });

@@ -62,10 +62,10 @@ report=$R/REPORT.md
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 written="$(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || written="$written (with uncommitted changes)"
-/usr/bin/python3 - "$R" "$config" "$lntl_epochs" "$machine" "$written" > "$report" <<'EOF'
+/usr/bin/python3 - "$R" "$config" "$machine" "$written" > "$report" <<'EOF'
 import csv, glob, json, math, os, re, statistics, sys
 
-root, config, lntl_epochs, machine, written = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
+root, config, machine, written = sys.argv[1:5]
 # The official README's unbiased test accuracy (%), DESIGN.md section 8: 100 + 100 epochs, its own palette.
 paper = {"0.020": (40.55, 81.85), "0.025": (48.13, 88.54), "0.030": (59.96, 91.37), "0.035": (66.26, 93.06),
          "0.040": (73.33, 94.06), "0.045": (79.73, 95.55), "0.050": (84.50, 96.18)}
@@ -77,6 +77,7 @@ for line in open(config):
     if "=" in line:
         key, value = (t.strip() for t in line.split("=", 1))
         recipe[key] = value
+lntl_epochs = int(recipe["lntl-epochs"])
 compared = [k for k in ("train-images", "epochs", "lntl-epochs", "batch", "lr", "lntl-lr", "lr-step", "lr-gamma",
                         "momentum", "weight-decay", "lambda", "mu") if k in recipe]
 

@@ -1,7 +1,6 @@
 #include "experiments/lntl/lntl_study.h"
 
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -13,6 +12,7 @@
 #include "engine/run/lr_schedule.h"
 #include "engine/run/step_loop.h"
 #include "engine/run/stop.h"
+#include "engine/text.h"
 #include "engine/timer.h"
 
 void add_lntl_flags(Cli& cli, LntlOptions& o) {
@@ -219,12 +219,8 @@ bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string
     throw std::runtime_error(path + ": unreadable accuracy_per_epoch metadata '" + meta["accuracy_per_epoch"] + "'");
   }
   seconds = std::numeric_limits<double>::quiet_NaN();  // not recorded by checkpoints written before 2026-12-01 06:30
-  if (meta.count("seconds")) {
-    char* end = nullptr;
-    seconds = std::strtod(meta["seconds"].c_str(), &end);
-    if (end == meta["seconds"].c_str() || *end != '\0' || !(seconds >= 0.0))
-      throw std::runtime_error(path + ": unreadable seconds metadata '" + meta["seconds"] + "'");
-  }
+  if (meta.count("seconds") && (!parse_real(meta["seconds"], &seconds) || seconds < 0.0))
+    throw std::runtime_error(path + ": unreadable seconds metadata '" + meta["seconds"] + "'");
   std::printf("baseline: reusing %s\n", path.c_str());
   return true;
 }
