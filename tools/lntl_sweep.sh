@@ -5,7 +5,10 @@
 # on --threads engine threads (default one) in <out>/var_V_seed_S/ (about 75 min a run on one core
 # here); --jobs of them run side by side. A run whose results.csv has its LNTL row is done and skipped; an unfinished one restarts its
 # LNTL phase from its finished baseline (--reuse-baseline), so the sweep resumes across sessions. The
-# report takes only runs whose recorded flags match the config.
+# report takes only runs whose recorded flags match the config, and leaves in each counted run's folder
+# a record.json (its numbers, flags, commit, machine, wall times); tools/publish_report.sh commits those
+# records beside the report, and a run whose folder is gone (another machine, an earlier session) is
+# restored from its committed record, so the table keeps it and says where it came from.
 #   bash tools/lntl_sweep.sh                          # every pending run, 2 at a time, then the report
 #   bash tools/lntl_sweep.sh --runs 0.030:0,0.040:0   # just these var:seed runs
 #   bash tools/lntl_sweep.sh --report-only            # rewrite REPORT.md from what has finished
@@ -40,8 +43,18 @@ done
 lntl_epochs=$(awk -F'=' '$1 ~ /^lntl-epochs *$/ { gsub(/ /, "", $2); print $2 }' "$config")
 
 run_dir() { echo "$R/var_${1%%:*}_seed_${1#*:}"; }
-# Done when results.csv has the LNTL row of the recipe's length.
-finished() { [ -f "$1/results.csv" ] && awk -F, -v e="$lntl_epochs" '$2 == "lntl" && $5 == e { ok = 1 } END { exit !ok }' "$1/results.csv"; }
+# Done when results.csv has the LNTL row of the recipe's length, or the run was restored from its record.
+finished() {
+  [ -f "$1/record.json" ] && [ ! -f "$1/results.csv" ] && return 0
+  [ -f "$1/results.csv" ] && awk -F, -v e="$lntl_epochs" '$2 == "lntl" && $5 == e { ok = 1 } END { exit !ok }' "$1/results.csv"
+}
+# Runs published earlier (docs/results/<out's name>/) whose folders are not here come back as records.
+archive=docs/results/$(basename "$R")
+for rec in "$archive"/var_*_seed_*/record.json; do
+  [ -f "$rec" ] || continue
+  d=$R/$(basename "$(dirname "$rec")")
+  [ -e "$d" ] || { mkdir -p "$R" && cp -r "$(dirname "$rec")" "$d" && echo "restored: $d (from $rec)"; }
+done
 
 if [ "$report_only" = 0 ]; then
   [ -x "$bin" ] || { echo "lntl_sweep.sh: $bin: not built (bash tools/setup.sh)" >&2; exit 2; }
@@ -92,35 +105,57 @@ def checkpoint_meta(path):
         n = int.from_bytes(f.read(8), "little")
         return json.loads(f.read(n)).get("__metadata__", {})
 
-runs, excluded = [], []
-for d in sorted(glob.glob(os.path.join(root, "var_*_seed_*"))):
-    m = re.fullmatch(r"var_(0\.\d{3})_seed_(\d+)", os.path.basename(d))
-    if not m or not os.path.isfile(os.path.join(d, "results.csv")):
-        continue
+def measured(d, var, seed):
+    """The record of a finished run from its own files, or None while it is unfinished."""
     rows = {r["method"]: r for r in csv.DictReader(open(os.path.join(d, "results.csv")))}
     lntl = rows.get("lntl")
     if "baseline" not in rows or lntl is None or int(lntl["epochs"]) != lntl_epochs:
-        continue
+        return None
     info = json.load(open(os.path.join(d, "run.json")))
     flags = info.get("flags", {})
-    differ = [k for k in compared if not same(flags.get(k, ""), recipe[k])]
-    if differ:
-        excluded.append((os.path.relpath(d, root), ", ".join(f"{k} {flags.get(k)}" for k in differ)))
-        continue
-    log = [r for r in csv.DictReader(open(os.path.join(d, "train_log.csv"))) if r["phase"] == "lntl"]
-    best = max(log, key=lambda r: float(r["test_accuracy"]))
+    log = list(csv.DictReader(open(os.path.join(d, "train_log.csv"))))
+    curve = [100 * float(r["test_accuracy"]) for r in log if r["phase"] == "lntl"]
+    best = max(range(len(curve)), key=lambda i: curve[i])
     threads = info.get("threads", {})
     base_s = float(rows["baseline"]["seconds"])
     if flags.get("reuse-baseline") == "true":
         # A reused baseline: its own training time, which checkpoints record since 2026-12-01 06:00.
-        meta = checkpoint_meta(os.path.join(d, f"var_{m.group(1)}", "baseline.safetensors"))
-        base_s = float(meta["seconds"]) if "seconds" in meta else float("nan")
-    runs.append(dict(dir=os.path.relpath(d, root), var=m.group(1), seed=int(m.group(2)),
-                     base=100 * float(rows["baseline"]["test_accuracy"]), base_s=base_s,
-                     final=100 * float(lntl["test_accuracy"]), colour=100 * float(lntl["colour_agreement"]),
-                     best=100 * float(best["test_accuracy"]), best_epoch=int(best["epoch"]), lntl_s=float(lntl["seconds"]),
-                     commit=info.get("commit", "?")[:7] + ("-dirty" if info.get("commit", "").endswith("-dirty") else ""),
-                     threads=threads.get("engine", threads.get("openblas", "?"))))
+        meta = checkpoint_meta(os.path.join(d, f"var_{var}", "baseline.safetensors"))
+        base_s = float(meta["seconds"]) if "seconds" in meta else None
+    return dict(var=var, seed=seed, base=100 * float(rows["baseline"]["test_accuracy"]), base_s=base_s,
+                final=100 * float(lntl["test_accuracy"]), colour=100 * float(lntl["colour_agreement"]),
+                best=curve[best], best_epoch=best + 1, lntl_s=float(lntl["seconds"]), lntl_curve=curve,
+                commit=info.get("commit", "?")[:7] + ("-dirty" if info.get("commit", "").endswith("-dirty") else ""),
+                threads=threads.get("engine", threads.get("openblas", "?")), flags={k: flags.get(k, "") for k in compared},
+                machine=machine, source="its run folder")
+
+def counted(name, flags):
+    differ = [k for k in compared if not same(flags.get(k, ""), recipe[k])]
+    if differ:
+        excluded.append((name, ", ".join(f"{k} {flags.get(k)}" for k in differ)))
+    return not differ
+
+runs, excluded = [], []
+for d in sorted(glob.glob(os.path.join(root, "var_*_seed_*"))):
+    m = re.fullmatch(r"var_(0\.\d{3})_seed_(\d+)", os.path.basename(d))
+    if not m or not os.path.isdir(d):
+        continue
+    name = os.path.basename(d)
+    if os.path.isfile(os.path.join(d, "results.csv")):
+        r = measured(d, m.group(1), int(m.group(2)))
+        if r is None or not counted(name, r["flags"]):
+            continue
+        with open(os.path.join(d, "record.json"), "w") as f:
+            json.dump(r, f, indent=1)
+    elif os.path.isfile(os.path.join(d, "record.json")):
+        r = json.load(open(os.path.join(d, "record.json")))
+        if not counted(name, r["flags"]):
+            continue
+        r["source"] = "committed record: " + r["source"]
+    else:
+        continue
+    r["dir"] = name
+    runs.append(r)
 
 def spread(values):
     if len(values) == 1:
@@ -128,7 +163,7 @@ def spread(values):
     return f"{statistics.mean(values):.2f} ± {statistics.stdev(values):.2f}"
 
 def seconds(s):
-    return "not recorded" if math.isnan(s) else f"{s:.0f} s"
+    return "not recorded" if s is None else f"{s:.0f} s"
 
 print("# Learning Not to Learn on Colored MNIST: the paper's table, 2-hour recipe\n")
 print("<!-- summary:begin -->")
@@ -167,15 +202,18 @@ for r in with_curves[:1]:
     figure(r, "confusion_lntl", "confusion, LNTL final")
 print("<!-- summary:end -->\n")
 print("## Every run\n")
-print("Wall times are each phase's own (a baseline reused by a later run keeps the time of the run that trained it; "
+print("A run whose folder is not on this machine (an earlier session's) counts through the record.json that "
+      "tools/publish_report.sh committed beside this report; \"numbers from\" says which. "
+      "Wall times are each phase's own (a baseline reused by a later run keeps the time of the run that trained it; "
       "\"not recorded\" where its checkpoint predates that record). The commit is the one run.json names "
       "(-dirty: built from a working tree with uncommitted changes).\n")
 print("| run | var | seed | baseline | LNTL final | LNTL best (epoch) | final: predictions = colour's class | "
-      "wall: baseline | wall: LNTL | commit | engine threads |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+      "wall: baseline | wall: LNTL | commit | engine threads | machine | numbers from |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in sorted(runs, key=lambda r: (r["var"], r["seed"])):
     print(f"| {r['dir']} | {r['var']} | {r['seed']} | {r['base']:.2f} | {r['final']:.2f} | {r['best']:.2f} ({r['best_epoch']}) | "
-          f"{r['colour']:.2f} | {seconds(r['base_s'])} | {seconds(r['lntl_s'])} | {r['commit']} | {r['threads']} |")
+          f"{r['colour']:.2f} | {seconds(r['base_s'])} | {seconds(r['lntl_s'])} | {r['commit']} | {r['threads']} | "
+          f"{r['machine']} | {r['source']} |")
 print()
 for d, why in excluded:
     print(f"Not counted: {d} (its flags differ from the config: {why}).\n")

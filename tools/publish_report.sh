@@ -34,6 +34,12 @@ grep -o '](\([^)]*\.png\))' "$src/REPORT.md" | sed 's/^](//; s/)$//' | sort -u |
   cp "$src/$png" "$dst/$png"
 done
 
+# A run's record.json (tools/lntl_sweep.sh) travels with its report, so the run counts on another machine.
+find "$src" -mindepth 2 -maxdepth 2 -name record.json | while read -r rec; do
+  mkdir -p "$dst/$(dirname "${rec#"$src"/}")"
+  cp "$rec" "$dst/${rec#"$src"/}"
+done
+
 block=$(mktemp)
 trap 'rm -f "$block"' EXIT
 {
