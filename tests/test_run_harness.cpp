@@ -23,6 +23,7 @@
 
 #include "engine/batcher.h"
 #include "engine/checkpoint_kind.h"
+#include "engine/cpu/blas_kernels.h"
 #include "engine/json.h"
 #include "engine/run/best_tracker.h"
 #include "engine/run/csv_log.h"
@@ -72,8 +73,9 @@ std::string blob_mnist(const TempDir& t) {
 }
 
 // Starts `program args...` with one OpenBLAS thread (the stored numbers are for one), its stdout
-// and stderr going to log.
-pid_t spawn(const std::string& program, const std::vector<std::string>& args, const std::string& log) {
+// and stderr going to log, and the environment changed by env (a null value unsets the variable).
+pid_t spawn(const std::string& program, const std::vector<std::string>& args, const std::string& log,
+            const std::map<std::string, const char*>& env = {}) {
   std::vector<std::string> argv_s = {program};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
   const pid_t pid = fork();
@@ -82,6 +84,7 @@ pid_t spawn(const std::string& program, const std::vector<std::string>& args, co
     dup2(fd, 1);
     dup2(fd, 2);
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    for (const auto& [var, value] : env) value ? setenv(var.c_str(), value, 1) : unsetenv(var.c_str());
     std::vector<char*> argv;
     for (std::string& s : argv_s) argv.push_back(s.data());
     argv.push_back(nullptr);
@@ -98,8 +101,9 @@ int wait_exit(pid_t pid) {
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
-int run(const std::string& program, const std::vector<std::string>& args, const std::string& log) {
-  return wait_exit(spawn(program, args, log));
+int run(const std::string& program, const std::vector<std::string>& args, const std::string& log,
+        const std::map<std::string, const char*>& env = {}) {
+  return wait_exit(spawn(program, args, log, env));
 }
 
 std::string read_text(const std::string& path) {
@@ -434,6 +438,26 @@ TEST_CASE("run harness: run.json records an error and its exit code") {
   CHECK(rec.get("flags")->get("out")->text == out);
   CHECK(rec.get("flags")->get("data") == nullptr);  // this driver takes no --data
   CHECK(rec.get("argv")->items.size() == 4);
+}
+
+// The OpenBLAS kernels a program ran on, from the run.json of a run that stops at once (no data).
+std::string blas_core_of_a_run(const TempDir& t, const char* coretype) {
+  const std::string out = t / (coretype ? coretype : "unset");
+  run(built("sa_train"), {"--device", "cpu", "--data", t / "no_data", "--out", out}, out + ".log",
+      {{"OPENBLAS_CORETYPE", coretype}});
+  const std::string text = read_text(out + "/run.json");
+  return parse_json(text.data(), text.data() + text.size(), "run.json").get("threads")->get("openblas_core")->text;
+}
+
+TEST_CASE("run harness: a program never runs on OpenBLAS's generic kernels when the CPU has better ones") {
+  TempDir t("blas_core");
+  const char* best = cpu::best_blas_core_for_this_cpu();
+  if (std::string(cpu::blas_core()) == "none" || !best) return;  // another BLAS, or a CPU with nothing better
+  // Without OPENBLAS_CORETYPE: whatever OpenBLAS detects, except its generic fallback.
+  CHECK(blas_core_of_a_run(t, nullptr) != "Prescott");
+  // A user's choice stays, the generic one included.
+  CHECK(blas_core_of_a_run(t, "Haswell") == "Haswell");
+  CHECK(blas_core_of_a_run(t, "Prescott") == "Prescott");
 }
 
 TEST_CASE("lntl --reuse-baseline: the reused baseline brings its per-epoch accuracies along") {

@@ -24,6 +24,10 @@ trap 'rm -f "$raw"' EXIT
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 # Cores' worth of CPU the other processes were using just before the run (top's second, 1-second frame).
 busy_before=$(top -bn2 -d 1 | awk '/^top -/ { f++ } f == 2 && $1 ~ /^[0-9]+$/ { s += $9 } END { printf "%.1f", s / 100 }')
+# The OpenBLAS kernels our binary runs on (engine/cpu/blas_kernels.h: it restarts itself on the best ones
+# when OpenBLAS does not know the CPU); PyTorch's OpenBLAS is given the same, so both sides use one BLAS.
+core=$("$bin" --device cpu --threads 1 --seconds 0.1 --only judge 2>/dev/null | sed -n 's/.*openblas_core=\([^ ]*\).*/\1/p')
+[ -n "$core" ] && [ "$core" != none ] && export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$core}"
 for model in cvae vae judge mae lntl_baseline lntl; do
   for t in 1 2; do
     "$bin" --device cpu --threads "$t" --seconds "$seconds" --only "$model" |
@@ -58,7 +62,7 @@ lines = [
     "",
     "Machine: $cpu, $(nproc) cores. \`bash tools/bench_cpu.sh --seconds $seconds\`: ours = \`$bin\`, "
     "PyTorch $torch_version = \`tools/peers/steps.py\`, model by model, 1 then 2 threads, median wall ms of a "
-    "training step after 3 warm-up steps. Load average (1/5/15 min) $load_before before, $load_after after; "
+    "training step after 3 warm-up steps, both sides on OpenBLAS's ${OPENBLAS_CORETYPE:-own choice of} kernels. Load average (1/5/15 min) $load_before before, $load_after after; "
     "other processes were using $busy_before cores' worth of CPU when it started. "
     f"SGEMM peak (2048^3 through our gemm, best of the run): {peak1:.1f} GFLOP/s on 1 thread, {peak:.1f} on 2. "
     "On a shared machine the wall times swing with the load; the process CPU ms per step at 1 thread is the "

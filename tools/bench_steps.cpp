@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "engine/adam.h"
+#include "engine/cpu/blas_kernels.h"
 #include "engine/cpu/gemm_trace.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/ops/elementwise.h"
@@ -289,7 +290,8 @@ int main(int argc, char** argv) {
     Backend be = d.backend();
     const double peak = sgemm_gflops(be, std::min<double>(seconds, 2.0));
     TeeReport md(d.out_path("bench_steps.md"));
-    md.printf("# bench_steps device=%s threads=%d sgemm_peak_gflops=%.1f\n", be.name(), threads, peak);
+    md.printf("# bench_steps device=%s threads=%d openblas_core=%s sgemm_peak_gflops=%.1f\n", be.name(), threads,
+              cpu::blas_core(), peak);
     md.printf("| model | batch | GFLOP/step | ms/step | steps timed | GFLOP/s | %% of SGEMM peak | CPU ms/step | "
               "GEMMs alone ms/step | GEMMs alone %% of peak |\n");
     md.printf("|---|---|---|---|---|---|---|---|---|---|\n");

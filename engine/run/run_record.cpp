@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "engine/cpu/blas_kernels.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/json.h"
 #include "engine/write_file.h"
@@ -35,8 +36,9 @@ std::string threads_json() {
   std::string s = "{\"engine\": " + std::to_string(cpu::threads()) + ", \"openblas\": ";
   s += openblas_get_num_threads ? std::to_string(openblas_get_num_threads()) : "null";
   s += ", \"hardware\": " + std::to_string(std::thread::hardware_concurrency());
+  s += ", \"openblas_core\": " + json_escape(cpu::blas_core());
   s += ", \"AMNESIA_THREADS\": " + env("AMNESIA_THREADS") + ", \"OPENBLAS_NUM_THREADS\": " +
-       env("OPENBLAS_NUM_THREADS") + "}";
+       env("OPENBLAS_NUM_THREADS") + ", \"OPENBLAS_CORETYPE\": " + env("OPENBLAS_CORETYPE") + "}";
   return s;
 }
 

@@ -2,8 +2,9 @@
 // starts (status "running") and rewritten when it ends, so a folder of results always says which
 // flags, commit, device and thread count made it.
 //   {"program": "sa_train", "argv": [...], "flags": {"steps": "300", ...}, "commit": "<sha>[-dirty]",
-//    "device": "cpu", "threads": {"engine": 1, "openblas": 1, "hardware": 2, "AMNESIA_THREADS": "1",
-//                                   "OPENBLAS_NUM_THREADS": "1"},
+//    "device": "cpu", "threads": {"engine": 1, "openblas": 1, "hardware": 2, "openblas_core": "SkylakeX",
+//                                   "AMNESIA_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+//                                   "OPENBLAS_CORETYPE": null},
 //    "start": "2026-11-30T20:30:00Z", "end": "...", "status": "done", "exit_code": 0, "error": ""}
 // status: running | done | interrupted (exit 130/143) | diverged (exit 3) | error (exit 2).
 #pragma once
