@@ -210,7 +210,7 @@ void LntlNets::baseline_step(Backend& be, const float* x, const int* labels, int
 }
 
 void LntlNets::lntl_step(Backend& be, const float* x, const int* labels, const int* bins, const ColourBinCounts& valid, int n,
-                         const SgdHyper& opt, float lambda, float mu, const LntlLosses& losses) {
+                         const SgdHyper& opt, float lambda, float mu, const LntlLosses& losses, bool g_in_colour_step) {
   // (1) f and g learn the digit while pushing h towards uniform colour predictions. h's gradients from
   // this pass are dropped: step (1) does not move h.
   f_.zero_grad(be);
@@ -225,6 +225,10 @@ void LntlNets::lntl_step(Backend& be, const float* x, const int* labels, const i
   colour_forward_backward(be, x, bins, valid, n, -mu, losses);
   sgd(be, h_, mom_h_, opt);
   sgd(be, f_, mom_f_, opt);
+  if (g_in_colour_step) {
+    g_.zero_grad(be);
+    sgd(be, g_, mom_g_, opt);
+  }
 }
 
 void LntlNets::logits(const Backend& be, const float* x, int n, float* out) {

@@ -42,9 +42,11 @@ class LntlNets {
   void baseline_step(Backend& be, const float* x, const int* labels, int n, const SgdHyper& opt,
                      const LntlLosses& losses);
   // LNTL: steps (1) and (2) on one batch. bins: 3 x n x 196 colour-bin labels (gather_batch's layout),
-  // valid: the labelled pixels per channel (gather_batch's counts).
+  // valid: the labelled pixels per channel (gather_batch's counts). g_in_colour_step: in step (2) g also
+  // takes an SGD step on its zero gradient (momentum and weight decay alone), as it does in the official
+  // code, whose one optimiser over f and g steps after h's colour loss too.
   void lntl_step(Backend& be, const float* x, const int* labels, const int* bins, const ColourBinCounts& valid, int n,
-                 const SgdHyper& opt, float lambda, float mu, const LntlLosses& losses);
+                 const SgdHyper& opt, float lambda, float mu, const LntlLosses& losses, bool g_in_colour_step = false);
 
   // The gradient passes the steps are made of (training mode; they ACCUMULATE into the grads, which the
   // caller zeroes). digit_forward_backward: CE (+ lambda * h's negative entropy when lambda != 0) into

@@ -201,6 +201,29 @@ TEST_CASE("lntl: the gradient reversal hands f exactly -mu times h's gradient, h
   for (size_t i = 0; i < plain.second.size(); ++i) REQUIRE(reversed.second[i] == doctest::Approx(plain.second[i]));
 }
 
+TEST_CASE("lntl: g_in_colour_step moves g in step (2) by its momentum and weight decay alone, nothing else") {
+  Backend be = cpu_backend();
+  LntlNets off(be, 5), on(be, 5);
+  const TinyBatch b = tiny_batch(3);
+  const std::vector<float> g0(off.g().values(), off.g().values() + off.g().size());
+  SgdHyper opt;
+  opt.lr = 0.05f; opt.momentum = 0.9f; opt.weight_decay = 0.01f;
+  off.lntl_step(be, b.x.data(), b.labels.data(), b.bins.data(), b.valid, 3, opt, 0.01f, 0.1f, LntlLosses{}, false);
+  on.lntl_step(be, b.x.data(), b.labels.data(), b.bins.data(), b.valid, 3, opt, 0.01f, 0.1f, LntlLosses{}, true);
+  CHECK(std::equal(on.f().values(), on.f().values() + on.f().size(), off.f().values()));
+  CHECK(std::equal(on.h().values(), on.h().values() + on.h().size(), off.h().values()));
+  // Without the flag g's grads still hold step (1)'s gradient, whose SGD step seeded the momentum buffer
+  // with grad + wd * g0; with it, g then coasts: g -= lr * (momentum * buffer + wd * g).
+  int moved = 0;
+  for (size_t i = 0; i < g0.size(); ++i) {
+    const float g1 = off.g().values()[i], buffer = off.g().grads()[i] + opt.weight_decay * g0[i];
+    const float expected = g1 - opt.lr * (opt.momentum * buffer + opt.weight_decay * g1);
+    REQUIRE(on.g().values()[i] == doctest::Approx(expected).epsilon(1e-5));
+    moved += on.g().values()[i] != g1;
+  }
+  CHECK(moved > static_cast<int>(g0.size()) / 2);
+}
+
 TEST_CASE("lntl: each colour head has its own parameters and statistics inside the merged first layer") {
   // The three heads' conv1 and batch norm run as one 96-channel layer. With only one head's pixels
   // labelled, only that head's parameters may receive a gradient, and moving the other heads' parameters

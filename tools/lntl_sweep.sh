@@ -92,7 +92,7 @@ for line in open(config):
         recipe[key] = value
 lntl_epochs = int(recipe["lntl-epochs"])
 compared = [k for k in ("train-images", "epochs", "lntl-epochs", "batch", "lr", "lntl-lr", "lr-step", "lr-gamma",
-                        "momentum", "weight-decay", "lambda", "mu") if k in recipe]
+                        "momentum", "weight-decay", "lambda", "mu", "g-in-colour-step") if k in recipe]
 
 def same(a, b):
     try:

@@ -31,6 +31,9 @@ void add_lntl_flags(Cli& cli, LntlOptions& o) {
   cli.add("weight-decay", &o.weight_decay, "SGD L2 weight decay", 0.0, 1.0);
   cli.add("lambda", &o.lambda, "weight of h's negative entropy in the f,g step", 0.0, 100.0);
   cli.add("mu", &o.mu, "gradient-reversal factor: f receives -mu x h's colour gradient", 0.0, 100.0);
+  cli.add_switch("g-in-colour-step", &o.g_in_colour_step,
+                 "in step (2) g also takes an SGD step on its zero gradient (momentum and weight decay), as in "
+                 "the official code, whose one optimiser over f and g steps after h's colour loss too");
   cli.add_switch("reuse-baseline", &o.reuse_baseline, "load a finished baseline.safetensors from an earlier run");
 }
 
@@ -132,6 +135,7 @@ bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const C
   plan.opt.weight_decay = o.weight_decay;
   plan.lambda = o.lambda;
   plan.mu = o.mu;
+  plan.g_in_colour_step = o.g_in_colour_step;
   const std::string ckpt = dir + "/" + ph.name + ".safetensors";
   const Timer phase_timer;
   auto save = [&](int epochs_done, bool partial) {
