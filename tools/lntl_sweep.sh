@@ -14,12 +14,13 @@
 #   bash tools/lntl_sweep.sh --report-only            # rewrite REPORT.md from what has finished
 #   bash tools/lntl_sweep.sh --jobs 1 --threads 2     # one run at a time on both cores (same bits, sooner)
 #   bash tools/lntl_sweep.sh --config experiments/lntl/lntl_2h_lr0.01.conf --out runs/lntl_sweep_lr0.01
+#   --archive DIR: where published records are looked for (default docs/results/<the --out folder's name>)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 config=experiments/lntl/lntl_2h.conf
 runs="0.020:0,0.025:0,0.030:0,0.035:0,0.040:0,0.045:0,0.050:0,0.035:1,0.035:2"
-jobs=2 threads=1 bin=build/lntl report_only=0 R=runs/lntl_sweep
+jobs=2 threads=1 bin=build/lntl report_only=0 R=runs/lntl_sweep archive=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --config) config="${2:?--config needs a file}"; shift 2 ;;
@@ -28,8 +29,9 @@ while [ $# -gt 0 ]; do
     --jobs) jobs="${2:?--jobs needs a count}"; shift 2 ;;
     --threads) threads="${2:?--threads needs a count}"; shift 2 ;;
     --bin) bin="${2:?--bin needs a path}"; shift 2 ;;
+    --archive) archive="${2:?--archive needs a folder}"; shift 2 ;;
     --report-only) report_only=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "lntl_sweep.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -49,7 +51,7 @@ finished() {
   [ -f "$1/results.csv" ] && awk -F, -v e="$lntl_epochs" '$2 == "lntl" && $5 == e { ok = 1 } END { exit !ok }' "$1/results.csv"
 }
 # Runs published earlier (docs/results/<out's name>/) whose folders are not here come back as records.
-archive=docs/results/$(basename "$R")
+archive=${archive:-docs/results/$(basename "$R")}
 for rec in "$archive"/var_*_seed_*/record.json; do
   [ -f "$rec" ] || continue
   d=$R/$(basename "$(dirname "$rec")")
