@@ -44,6 +44,7 @@ __attribute__((constructor)) void restart_on_generic_blas_kernels(int, char** ar
                "with OPENBLAS_CORETYPE=%s (set OPENBLAS_CORETYPE to choose yourself)\n",
                core);
   execv("/proc/self/exe", argv);
+  unsetenv("OPENBLAS_CORETYPE");  // run.json must not claim kernels this process does not run
   std::fprintf(stderr, "amnesia: restart failed (%s); going on with OpenBLAS's generic kernels\n",
                std::strerror(errno));
 }
