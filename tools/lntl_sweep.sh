@@ -116,7 +116,8 @@ def measured(d, var, seed):
     info = json.load(open(os.path.join(d, "run.json")))
     flags = info.get("flags", {})
     log = list(csv.DictReader(open(os.path.join(d, "train_log.csv"))))
-    curve = [100 * float(r["test_accuracy"]) for r in log if r["phase"] == "lntl"]
+    pct = lambda v: round(100 * float(v), 2)  # accuracies are recorded to 4 decimals
+    curve = [pct(r["test_accuracy"]) for r in log if r["phase"] == "lntl"]
     best = max(range(len(curve)), key=lambda i: curve[i])
     threads = info.get("threads", {})
     base_s = float(rows["baseline"]["seconds"])
@@ -124,8 +125,8 @@ def measured(d, var, seed):
         # A reused baseline: its own training time, which checkpoints record since 2026-12-01 06:00.
         meta = checkpoint_meta(os.path.join(d, f"var_{var}", "baseline.safetensors"))
         base_s = float(meta["seconds"]) if "seconds" in meta else None
-    return dict(var=var, seed=seed, base=100 * float(rows["baseline"]["test_accuracy"]), base_s=base_s,
-                final=100 * float(lntl["test_accuracy"]), colour=100 * float(lntl["colour_agreement"]),
+    return dict(var=var, seed=seed, base=pct(rows["baseline"]["test_accuracy"]), base_s=base_s,
+                final=pct(lntl["test_accuracy"]), colour=pct(lntl["colour_agreement"]),
                 best=curve[best], best_epoch=best + 1, lntl_s=float(lntl["seconds"]), lntl_curve=curve,
                 commit=info.get("commit", "?")[:7] + ("-dirty" if info.get("commit", "").endswith("-dirty") else ""),
                 threads=threads.get("engine", threads.get("openblas", "?")), flags={k: flags.get(k, "") for k in compared},
