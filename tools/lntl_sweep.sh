@@ -74,7 +74,7 @@ fi
 
 mkdir -p "$R"
 report=$R/REPORT.md
-machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //') (family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ') model $(grep -m1 '^model\s' /proc/cpuinfo | cut -d: -f2 | tr -d ' '))"
 written="$(date -u '+%Y-%m-%d %H:%M UTC') at commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 [ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || written="$written (with uncommitted changes)"
 /usr/bin/python3 - "$R" "$config" "$machine" "$written" > "$report" <<'EOF'
