@@ -93,8 +93,13 @@ for line in open(config):
         key, value = (t.strip() for t in line.split("=", 1))
         recipe[key] = value
 lntl_epochs = int(recipe["lntl-epochs"])
+# Switches that change the data or the game count even where the recipe leaves them at lntl's default
+# (the defaults of `lntl --help`; runs recorded before a switch existed ran its default too).
+defaults = {"stroke": "binary", "g-in-colour-step": "false"}
+recipe = {**defaults, **recipe}
 compared = [k for k in ("train-images", "epochs", "lntl-epochs", "batch", "lr", "lntl-lr", "lr-step", "lr-gamma",
-                        "momentum", "weight-decay", "lambda", "mu", "g-in-colour-step") if k in recipe]
+                        "momentum", "weight-decay", "lambda", "mu", "stroke", "g-in-colour-step") if k in recipe]
+flag = lambda flags, k: flags.get(k, defaults.get(k, ""))
 
 def same(a, b):
     try:
@@ -129,13 +134,13 @@ def measured(d, var, seed):
                 final=pct(lntl["test_accuracy"]), colour=pct(lntl["colour_agreement"]),
                 best=curve[best], best_epoch=best + 1, lntl_s=float(lntl["seconds"]), lntl_curve=curve,
                 commit=info.get("commit", "?")[:7] + ("-dirty" if info.get("commit", "").endswith("-dirty") else ""),
-                threads=threads.get("engine", threads.get("openblas", "?")), flags={k: flags.get(k, "") for k in compared},
+                threads=threads.get("engine", threads.get("openblas", "?")), flags={k: flag(flags, k) for k in compared},
                 machine=machine, source="its run folder")
 
 def counted(name, flags):
-    differ = [k for k in compared if not same(flags.get(k, ""), recipe[k])]
+    differ = [k for k in compared if not same(flag(flags, k), recipe[k])]
     if differ:
-        excluded.append((name, ", ".join(f"{k} {flags.get(k)}" for k in differ)))
+        excluded.append((name, ", ".join(f"{k} {flag(flags, k)}" for k in differ)))
     return not differ
 
 runs, excluded = [], []

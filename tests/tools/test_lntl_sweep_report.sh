@@ -9,8 +9,8 @@ trap 'rm -rf "$t"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # One run folder: results.csv, run.json (the recipe's flags, lr as a float prints it), train_log.csv.
-make_run() {  # dir var baseline_acc lntl_acc lntl_epochs lr
-  local d=$1 var=$2 base=$3 final=$4 epochs=$5 lr=$6
+make_run() {  # dir var baseline_acc lntl_acc lntl_epochs lr [extra flags, JSON]
+  local d=$1 var=$2 base=$3 final=$4 epochs=$5 lr=$6 extra=${7:-}
   mkdir -p "$d"
   { echo "var,method,test_accuracy,colour_agreement,epochs,train_images,seconds"
     echo "$var,baseline,$base,0.5,20,60000,900"
@@ -18,7 +18,7 @@ make_run() {  # dir var baseline_acc lntl_acc lntl_epochs lr
   cat > "$d/run.json" <<JSON
 {"program": "lntl", "flags": {"train-images": "60000", "epochs": "20", "lntl-epochs": "$epochs", "batch": "128",
  "lr": "$lr", "lntl-lr": "0.00100000005", "lr-step": "20", "lr-gamma": "0.100000001", "momentum": "0.899999976",
- "weight-decay": "0.000500000024", "lambda": "0.00999999978", "mu": "0.100000001", "reuse-baseline": "false"},
+ "weight-decay": "0.000500000024", "lambda": "0.00999999978", "mu": "0.100000001", "reuse-baseline": "false"$extra},
  "commit": "0123456789abcdef", "threads": {"engine": 2}}
 JSON
   { echo "var,phase,epoch,lr,ce,lambda_neg_entropy,colour_ce,test_accuracy,seconds"
@@ -30,6 +30,7 @@ out=$t/sweep archive=$t/published
 make_run "$out/var_0.020_seed_0" 0.020 0.3212 0.6000 25 0.00999999978   # finished, the recipe's flags
 make_run "$out/var_0.050_seed_0" 0.050 0.6500 0.8000 7 0.00999999978    # unfinished: 7 of 25 epochs
 make_run "$out/var_0.040_seed_0" 0.040 0.7000 0.9000 25 0.02            # another baseline lr
+make_run "$out/var_0.045_seed_0" 0.045 0.7500 0.9500 25 0.00999999978 ', "g-in-colour-step": "true"'  # another game
 mkdir -p "$archive/var_0.035_seed_1"
 cat > "$archive/var_0.035_seed_1/record.json" <<'JSON'
 {"var": "0.035", "seed": 1, "base": 48.94, "base_s": null, "final": 81.0, "colour": 16.34, "best": 81.98,
@@ -48,6 +49,9 @@ grep -q '^| 0.035 | 66.26 | 48.94 | 93.06 | \*\*81.00\*\* | 81.98 | 1 |$' "$repo
 grep -q '^| 0.050 | 84.50 | not run yet |' "$report" || fail "the unfinished 0.050 run was counted"
 grep -q '^| 0.040 | 73.33 | not run yet |' "$report" || fail "the 0.040 run with another lr was counted"
 grep -q 'Not counted: var_0.040_seed_0 (its flags differ from the config: lr 0.02)' "$report" || fail "no reason for 0.040"
+grep -q '^| 0.045 | 79.73 | not run yet |' "$report" || fail "the 0.045 run with g in the colour step was counted"
+grep -q 'Not counted: var_0.045_seed_0 (its flags differ from the config: g-in-colour-step true)' "$report" ||
+  fail "no reason for 0.045"
 grep -q '| var_0.035_seed_1 | .*| committed record: its run folder |$' "$report" || fail "the restored row's source"
 grep -q '| var_0.020_seed_0 | .*| 60.00 | 65.00 (3) | .*| its run folder |$' "$report" || fail "the 0.020 run's every-run row"
 [ -f "$out/var_0.020_seed_0/record.json" ] || fail "no record.json for the counted run"
