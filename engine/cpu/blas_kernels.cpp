@@ -31,7 +31,8 @@ const char* best_blas_core_for_this_cpu() {
 namespace {
 
 // Runs before main, after OpenBLAS has loaded and chosen its kernels (glibc hands a constructor the
-// program's argv). The restart keeps the process id, so a parent waiting on it or signalling it does
+// program's argv). It lives in the engine's static library, so it runs in every program that links this
+// file: every driver does, through run.json's record of blas_core() (engine/run/run_record.cpp). The restart keeps the process id, so a parent waiting on it or signalling it does
 // not notice; the environment it leaves set makes child processes start on the right kernels at once.
 __attribute__((constructor)) void restart_on_generic_blas_kernels(int, char** argv, char**) {
   if (!openblas_get_corename || !argv || !argv[0] || std::getenv("OPENBLAS_CORETYPE")) return;
