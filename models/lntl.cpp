@@ -210,22 +210,24 @@ void LntlNets::baseline_step(Backend& be, const float* x, const int* labels, int
 }
 
 void LntlNets::lntl_step(Backend& be, const float* x, const int* labels, const int* bins, const ColourBinCounts& valid, int n,
-                         const SgdHyper& opt, float lambda, float mu, const LntlLosses& losses, bool g_in_colour_step) {
+                         const SgdHyper& opt, const LntlGame& game, const LntlLosses& losses) {
   // (1) f and g learn the digit while pushing h towards uniform colour predictions. h's gradients from
   // this pass are dropped: step (1) does not move h.
   f_.zero_grad(be);
   g_.zero_grad(be);
   h_.zero_grad(be);
-  digit_forward_backward(be, x, labels, n, lambda, losses);
+  digit_forward_backward(be, x, labels, n, game.lambda, losses);
   sgd(be, f_, mom_f_, opt);
   sgd(be, g_, mom_g_, opt);
   // (2) h learns to read the colour from the (updated) features; f gets -mu times that gradient.
   f_.zero_grad(be);
   h_.zero_grad(be);
-  colour_forward_backward(be, x, bins, valid, n, -mu, losses);
-  sgd(be, h_, mom_h_, opt);
+  colour_forward_backward(be, x, bins, valid, n, -game.mu, losses);
+  SgdHyper h_opt = opt;
+  h_opt.lr = opt.lr * game.h_lr_scale;
+  sgd(be, h_, mom_h_, h_opt);
   sgd(be, f_, mom_f_, opt);
-  if (g_in_colour_step) {
+  if (game.g_in_colour_step) {
     g_.zero_grad(be);
     sgd(be, g_, mom_g_, opt);
   }

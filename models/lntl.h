@@ -24,6 +24,16 @@
 #include "engine/ops/sgd.h"
 #include "models/colored_mnist.h"
 
+// The game's knobs; the defaults are the official code's.
+struct LntlGame {
+  float lambda = 0.01f;     // weight of h's negative entropy in step (1)
+  float mu = 0.1f;          // gradient reversal: f receives -mu x h's colour gradient in step (2)
+  float h_lr_scale = 1.0f;  // h's learning rate as a multiple of f's and g's (official: 1, one lr for all)
+  // In step (2) g also takes an SGD step on its zero gradient (momentum and weight decay alone), as it
+  // does in the official code, whose one optimiser over f and g steps after h's colour loss too.
+  bool g_in_colour_step = false;
+};
+
 // Device scalars the training steps add their batch losses to.
 struct LntlLosses {
   float* ce = nullptr;           // digit cross-entropy (mean over the batch)
@@ -42,11 +52,10 @@ class LntlNets {
   void baseline_step(Backend& be, const float* x, const int* labels, int n, const SgdHyper& opt,
                      const LntlLosses& losses);
   // LNTL: steps (1) and (2) on one batch. bins: 3 x n x 196 colour-bin labels (gather_batch's layout),
-  // valid: the labelled pixels per channel (gather_batch's counts). g_in_colour_step: in step (2) g also
-  // takes an SGD step on its zero gradient (momentum and weight decay alone), as it does in the official
-  // code, whose one optimiser over f and g steps after h's colour loss too.
+  // valid: the labelled pixels per channel (gather_batch's counts). opt is f's and g's; h's differs
+  // only in its lr (game.h_lr_scale x opt.lr).
   void lntl_step(Backend& be, const float* x, const int* labels, const int* bins, const ColourBinCounts& valid, int n,
-                 const SgdHyper& opt, float lambda, float mu, const LntlLosses& losses, bool g_in_colour_step = false);
+                 const SgdHyper& opt, const LntlGame& game, const LntlLosses& losses);
 
   // The gradient passes the steps are made of (training mode; they ACCUMULATE into the grads, which the
   // caller zeroes). digit_forward_backward: CE (+ lambda * h's negative entropy when lambda != 0) into

@@ -178,7 +178,7 @@ TEST_CASE("a training step of the judge and of LNTL is bit-identical at 1, 2, 3 
     float* l = losses.data();
     const int per_channel = static_cast<int>(bins.size()) / 3;
     nets.lntl_step(be, pixels.data(), labels.data(), bins.data(), {per_channel, per_channel, per_channel}, n, SgdHyper{},
-                   0.01f, 0.1f, {l, l + 1, l + 2});
+                   LntlGame{}, {l, l + 1, l + 2});
     std::vector<float> all;
     for (ParamStore* p : {&nets.f(), &nets.g(), &nets.h()}) all.insert(all.end(), p->values(), p->values() + p->size());
     return all;

@@ -78,10 +78,11 @@ TEST_CASE("gpu one LNTL step of f, g and h matches the CPU") {
   Buffer<float> dlosses = to_dev(be, losses), dx = to_dev(be, x);
   Buffer<int> dlabels = to_dev(be, labels), dbins = to_dev(be, bins);
   SgdHyper opt;
-  on_cpu.lntl_step(host, x.data(), labels.data(), bins.data(), valid, n, opt, 0.5f, 0.1f,
-                   {&losses[0], &losses[1], &losses[2]});
+  LntlGame game;
+  game.lambda = 0.5f;
+  on_cpu.lntl_step(host, x.data(), labels.data(), bins.data(), valid, n, opt, game, {&losses[0], &losses[1], &losses[2]});
   float* l = dlosses.data();
-  on_dev.lntl_step(be, dx.data(), dlabels.data(), dbins.data(), valid, n, opt, 0.5f, 0.1f, {l, l + 1, l + 2});
+  on_dev.lntl_step(be, dx.data(), dlabels.data(), dbins.data(), valid, n, opt, game, {l, l + 1, l + 2});
   check_close(dlosses.download(be), losses, "losses", 1e-3);
   for (auto get : {&LntlNets::f, &LntlNets::g, &LntlNets::h}) {
     ParamStore& pc = (on_cpu.*get)();

@@ -208,8 +208,10 @@ TEST_CASE("lntl: g_in_colour_step moves g in step (2) by its momentum and weight
   const std::vector<float> g0(off.g().values(), off.g().values() + off.g().size());
   SgdHyper opt;
   opt.lr = 0.05f; opt.momentum = 0.9f; opt.weight_decay = 0.01f;
-  off.lntl_step(be, b.x.data(), b.labels.data(), b.bins.data(), b.valid, 3, opt, 0.01f, 0.1f, LntlLosses{}, false);
-  on.lntl_step(be, b.x.data(), b.labels.data(), b.bins.data(), b.valid, 3, opt, 0.01f, 0.1f, LntlLosses{}, true);
+  LntlGame coast;
+  coast.g_in_colour_step = true;
+  off.lntl_step(be, b.x.data(), b.labels.data(), b.bins.data(), b.valid, 3, opt, LntlGame{}, LntlLosses{});
+  on.lntl_step(be, b.x.data(), b.labels.data(), b.bins.data(), b.valid, 3, opt, coast, LntlLosses{});
   CHECK(std::equal(on.f().values(), on.f().values() + on.f().size(), off.f().values()));
   CHECK(std::equal(on.h().values(), on.h().values() + on.h().size(), off.h().values()));
   // Without the flag g's grads still hold step (1)'s gradient, whose SGD step seeded the momentum buffer
@@ -222,6 +224,30 @@ TEST_CASE("lntl: g_in_colour_step moves g in step (2) by its momentum and weight
     moved += on.g().values()[i] != g1;
   }
   CHECK(moved > static_cast<int>(g0.size()) / 2);
+}
+
+TEST_CASE("lntl: h_lr_scale scales h's first step and nothing else") {
+  // f's reversed gradient in step (2) is taken before h moves, so f and g must not depend on h's lr; from
+  // zero momentum h's first displacement is -lr x scale x (grad + wd x h0), i.e. scale times the plain one.
+  Backend be = cpu_backend();
+  LntlNets plain(be, 9), scaled(be, 9);
+  const TinyBatch b = tiny_batch(3);
+  const std::vector<float> h0(plain.h().values(), plain.h().values() + plain.h().size());
+  SgdHyper opt;
+  opt.lr = 0.05f;
+  LntlGame fast;
+  fast.h_lr_scale = 3.0f;
+  plain.lntl_step(be, b.x.data(), b.labels.data(), b.bins.data(), b.valid, 3, opt, LntlGame{}, LntlLosses{});
+  scaled.lntl_step(be, b.x.data(), b.labels.data(), b.bins.data(), b.valid, 3, opt, fast, LntlLosses{});
+  CHECK(std::equal(scaled.f().values(), scaled.f().values() + scaled.f().size(), plain.f().values()));
+  CHECK(std::equal(scaled.g().values(), scaled.g().values() + scaled.g().size(), plain.g().values()));
+  int moved = 0;
+  for (size_t i = 0; i < h0.size(); ++i) {
+    const float step = plain.h().values()[i] - h0[i];
+    REQUIRE(scaled.h().values()[i] - h0[i] == doctest::Approx(3.0f * step).epsilon(1e-4).scale(1e-2));
+    moved += step != 0.0f;
+  }
+  CHECK(moved > static_cast<int>(h0.size()) / 2);
 }
 
 TEST_CASE("lntl: each colour head has its own parameters and statistics inside the merged first layer") {

@@ -260,7 +260,7 @@ std::vector<Model> models() {
         const int per_channel = static_cast<int>(bins) / ColoredMnist::kChannels;
         if (full)
           nets->lntl_step(be, x->data(), labels->data(), bin_labels->data(), {per_channel, per_channel, per_channel}, n,
-                          opt, 0.01f, 0.1f, {l, l + 1, l + 2});
+                          opt, LntlGame{}, {l, l + 1, l + 2});
         else
           nets->baseline_step(be, x->data(), labels->data(), n, opt, {l, l + 1, l + 2});
       };

@@ -23,9 +23,10 @@ int run(LntlOptions o, Driver& d) {
   CsvLog results(d.out_path("results.csv"), "var,method,test_accuracy,colour_agreement,epochs,train_images,seconds");
   CsvLog log(d.out_path("train_log.csv"), kLntlLogHeader);
   std::printf("lntl: %s strokes, %d training images, batch %d, baseline %d epochs (lr %g), LNTL %d epochs (lr %g), lr x%g every "
-              "%d epochs, lambda %g, mu %g%s, seed %lld on %s\n",
-              o.stroke.c_str(), o.train_images, o.batch, o.epochs, o.lr, o.lntl_epochs, o.lntl_lr, o.lr_gamma, o.lr_step, o.lambda,
-              o.mu, o.g_in_colour_step ? ", g steps in the colour step too" : "", static_cast<long long>(o.seed),
+              "%d epochs, lambda %g, mu %g, h's lr x%g%s, seed %lld on %s\n",
+              o.stroke.c_str(), o.train_images, o.batch, o.epochs, o.lr, o.lntl_epochs, o.lntl_lr, o.lr_gamma, o.lr_step,
+              o.game.lambda, o.game.mu, o.game.h_lr_scale, o.game.g_in_colour_step ? ", g steps in the colour step too" : "",
+              static_cast<long long>(o.seed),
               be.name());
   std::fflush(stdout);
   std::printf("\n| var | baseline | LNTL |\n|---|---|---|\n");

@@ -29,9 +29,10 @@ void add_lntl_flags(Cli& cli, LntlOptions& o) {
   cli.add("lr-gamma", &o.lr_gamma, "learning-rate factor at each decay", 1e-6, 1.0);
   cli.add("momentum", &o.momentum, "SGD momentum", 0.0, 0.999);
   cli.add("weight-decay", &o.weight_decay, "SGD L2 weight decay", 0.0, 1.0);
-  cli.add("lambda", &o.lambda, "weight of h's negative entropy in the f,g step", 0.0, 100.0);
-  cli.add("mu", &o.mu, "gradient-reversal factor: f receives -mu x h's colour gradient", 0.0, 100.0);
-  cli.add_switch("g-in-colour-step", &o.g_in_colour_step,
+  cli.add("lambda", &o.game.lambda, "weight of h's negative entropy in the f,g step", 0.0, 100.0);
+  cli.add("mu", &o.game.mu, "gradient-reversal factor: f receives -mu x h's colour gradient", 0.0, 100.0);
+  cli.add("h-lr-scale", &o.game.h_lr_scale, "h's learning rate as a multiple of f's and g's (official: 1)", 1e-3, 1e3);
+  cli.add_switch("g-in-colour-step", &o.game.g_in_colour_step,
                  "in step (2) g also takes an SGD step on its zero gradient (momentum and weight decay), as in "
                  "the official code, whose one optimiser over f and g steps after h's colour loss too");
   cli.add_switch("reuse-baseline", &o.reuse_baseline, "load a finished baseline.safetensors from an earlier run");
@@ -133,9 +134,7 @@ bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const C
   plan.adversarial = ph.adversarial;
   plan.opt.momentum = o.momentum;
   plan.opt.weight_decay = o.weight_decay;
-  plan.lambda = o.lambda;
-  plan.mu = o.mu;
-  plan.g_in_colour_step = o.g_in_colour_step;
+  plan.game = o.game;
   const std::string ckpt = dir + "/" + ph.name + ".safetensors";
   const Timer phase_timer;
   auto save = [&](int epochs_done, bool partial) {

@@ -14,8 +14,7 @@ struct LntlOptions {
   std::string stroke = "binary";  // the Colored MNIST painting (models/colored_mnist.h)
   int train_images = 60000, epochs = 100, lntl_epochs = 100, batch = 128, lr_step = 40;
   float lr = 0.01f, lntl_lr = 0.001f, lr_gamma = 0.1f, momentum = 0.9f, weight_decay = 5e-4f;
-  float lambda = 0.01f, mu = 0.1f;
-  bool g_in_colour_step = false;
+  LntlGame game;
   int64_t seed = 0;  // bound to the driver's --seed
   bool reuse_baseline = false;
 };

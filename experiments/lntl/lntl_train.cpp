@@ -30,8 +30,7 @@ LntlEpochLosses LntlTrainer::run_epoch(Backend& be, LntlNets& nets, const LntlEp
     zero_on(be, l, 3 * sizeof(float));
     if (plan.adversarial) {
       bins_.upload(be, host_bins_);
-      nets.lntl_step(be, x_.data(), labels_.data(), bins_.data(), valid, batch_, plan.opt, plan.lambda, plan.mu, dev,
-                     plan.g_in_colour_step);
+      nets.lntl_step(be, x_.data(), labels_.data(), bins_.data(), valid, batch_, plan.opt, plan.game, dev);
     } else {
       nets.baseline_step(be, x_.data(), labels_.data(), batch_, plan.opt, dev);
     }

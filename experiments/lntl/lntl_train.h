@@ -12,8 +12,7 @@
 struct LntlEpochPlan {
   bool adversarial = false;  // false: baseline steps (f+g on CE); true: the two LNTL steps
   SgdHyper opt;
-  float lambda = 0.01f, mu = 0.1f;
-  bool g_in_colour_step = false;  // see LntlNets::lntl_step
+  LntlGame game;
 };
 
 // Sums over the steps done so far; mean() divides by them.
