@@ -54,7 +54,8 @@ int run(LntlOptions o, Driver& d) {
       if (!reused && !train_lntl_phase(be, nets, trainer, test, ph, o, dir, var, log, curves[k]))
         return interrupted_exit_code();
       scores[k] = evaluate_lntl(be, nets, test, dir + "/confusion_" + ph.name + ".png",
-                           (ph.adversarial ? "LNTL" : "baseline") + std::string(" var ") + var_text(var));
+                                (ph.adversarial ? "LNTL" : "baseline") + std::string(" var ") + var_text(var),
+                                dir + "/accuracy_by_colour_" + ph.name + ".png");
       const double seconds = reused ? reused_seconds : timer.seconds();
       results.row(var_text(var), ph.name, scores[k].accuracy, scores[k].colour_agreement, ph.epochs, o.train_images,
                   seconds);

@@ -1,5 +1,6 @@
 #include "experiments/lntl/lntl_study.h"
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <limits>
@@ -78,26 +79,39 @@ void write_samples(const std::string& path, const ColoredMnist& d) {
 }
 
 LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& test, const std::string& png,
-                        const std::string& title) {
+                        const std::string& title, const std::string& colour_png) {
   const std::vector<int> pred = predict_digits(be, nets, test);
-  Heatmap h;
-  h.rows = h.cols = 10;
+  Heatmap h, by_colour;
+  h.rows = h.cols = by_colour.rows = by_colour.cols = 10;
   h.values.assign(100, 0.0f);
+  by_colour.values.assign(100, 0.0f);
+  std::vector<float> painted(100, 0.0f);
   LntlScore s;
   for (int i = 0; i < test.count; ++i) {
+    const int cell = test.labels[i] * 10 + test.colours[i];
     h.values[test.labels[i] * 10 + pred[i]] += 1.0f;
+    by_colour.values[cell] += pred[i] == test.labels[i];
+    painted[cell] += 1.0f;
     s.accuracy += pred[i] == test.labels[i];
     s.colour_agreement += pred[i] == test.colours[i];
   }
   s.accuracy /= test.count;
   s.colour_agreement /= test.count;
-  if (png.empty()) return s;
   char t[160];
   std::snprintf(t, sizeof t, "%s: accuracy %.2f %%", title.c_str(), 100.0 * s.accuracy);
-  h.title = t;
-  h.xlabel = "predicted digit";
-  h.ylabel = "true digit";
-  write_heatmap(png, h);
+  if (!png.empty()) {
+    h.title = t;
+    h.xlabel = "predicted digit";
+    h.ylabel = "true digit";
+    write_heatmap(png, h);
+  }
+  if (!colour_png.empty()) {
+    for (int c = 0; c < 100; ++c) by_colour.values[c] = painted[c] > 0 ? std::round(100.0f * by_colour.values[c] / painted[c]) : 0.0f;
+    by_colour.title = title + ": accuracy (%) per cell";
+    by_colour.xlabel = "painted colour (its class)";
+    by_colour.ylabel = "true digit";
+    write_heatmap(colour_png, by_colour);
+  }
   return s;
 }
 
