@@ -228,5 +228,7 @@ for d, why in excluded:
     print(f"Not counted: {d} (its flags differ from the config: {why}).\n")
 for r in sorted(runs, key=lambda r: (r["var"], r["seed"])):
     figure(r, "learning_curves", "learning curves")
+    figure(r, "accuracy_by_colour_baseline", "accuracy per true digit x painted colour, baseline")
+    figure(r, "accuracy_by_colour_lntl", "accuracy per true digit x painted colour, LNTL final")
 EOF
 echo "wrote $report"
