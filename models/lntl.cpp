@@ -252,6 +252,12 @@ void LntlNets::save(const Backend& be, const std::string& path, bool with_h,
     for (NamedTensor& t : h_.to_named(be)) ts.push_back(std::move(t));
     heads_bn_.append_stats(be, ts);
   }
+  auto add_momentum = [&](const ParamStore& p, const Buffer<float>& m) {
+    for (NamedTensor& t : p.to_named(be, m.data())) ts.push_back({kMomentumPrefix + t.name, t.shape, std::move(t.data)});
+  };
+  add_momentum(f_, mom_f_);
+  add_momentum(g_, mom_g_);
+  if (with_h) add_momentum(h_, mom_h_);
   std::map<std::string, std::string> m = meta;
   m["model"] = "lntl";
   save_safetensors(path, ts, m);
@@ -267,6 +273,16 @@ void LntlNets::load(const Backend& be, const std::string& path, bool with_h) {
   if (!with_h) return;
   h_.load_named(be, ts, path);
   heads_bn_.load_stats(be, ts, path);
+}
+
+void LntlNets::load_momentum(const Backend& be, const std::string& path, bool with_h) {
+  std::vector<NamedTensor> momentum;
+  for (NamedTensor& t : load_safetensors(path))
+    if (t.name.rfind(kMomentumPrefix, 0) == 0) momentum.push_back({t.name.substr(kMomentumPrefix.size()), t.shape, std::move(t.data)});
+  if (momentum.empty()) throw std::runtime_error(path + ": holds no SGD momentum (written before checkpoints could be resumed)");
+  f_.load_named(be, momentum, path, mom_f_.data());
+  g_.load_named(be, momentum, path, mom_g_.data());
+  if (with_h) h_.load_named(be, momentum, path, mom_h_.data());
 }
 
 std::vector<int> predict_digits(const Backend& be, LntlNets& nets, const ColoredMnist& d) {

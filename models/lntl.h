@@ -73,14 +73,19 @@ class LntlNets {
   ParamStore& g() { return g_; }
   ParamStore& h() { return h_; }
 
-  // safetensors (metadata model=lntl plus meta) with f, g and their BN statistics; h too when with_h.
+  // safetensors (metadata model=lntl plus meta) with f, g and their BN statistics; h too when with_h. The
+  // nets' SGD momentum rides along ("momentum.<parameter name>"), so a run can continue exactly.
   void save(const Backend& be, const std::string& path, bool with_h,
             const std::map<std::string, std::string>& meta = {}) const;
   // Loads f and g (and h when with_h) and their statistics; throws naming the file on a wrong model.
   void load(const Backend& be, const std::string& path, bool with_h);
+  // Loads the momentum save() wrote beside the weights (f and g, h when with_h); throws naming the file
+  // when it has none (checkpoints written before 2026-12-01 15:00).
+  void load_momentum(const Backend& be, const std::string& path, bool with_h);
 
  private:
   static constexpr int kEvalChunk = 500;
+  static inline const std::string kMomentumPrefix = "momentum.";
 
   void reserve(const Backend& be, int n);
   void forward_f(const Backend& be, const float* x, int n, bool training);

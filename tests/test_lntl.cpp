@@ -329,6 +329,51 @@ TEST_CASE("lntl: baseline and LNTL epochs on synthetic Colored MNIST reduce thei
   CHECK(partial.steps == 2);
 }
 
+TEST_CASE("lntl: an epoch stopped mid-way and continued from its checkpoint equals the epoch run straight") {
+  // What --resume does after Ctrl-C: a fresh trainer skips the batches the first one drew, fresh nets load
+  // the weights AND the momentum, and the epoch continues from the step it stopped at. Every parameter
+  // and momentum must come out bit-identical to the uninterrupted run's.
+  Backend be = cpu_backend();
+  TempDir dir("lntl_resume");
+  const ColoredMnist train = make_colored_mnist(square_digits(96, 3), true, 0.02f, 4);
+  LntlEpochPlan plan;
+  plan.adversarial = true;
+  plan.opt.lr = 0.02f;
+  auto all = [](const LntlEpochLosses&) { return true; };
+  LntlNets straight(be, 11), stopped(be, 11), resumed(be, 12);
+  LntlTrainer t_straight(be, train, 16, 5), t_stopped(be, train, 16, 5), t_resumed(be, train, 16, 5);
+  for (int e = 0; e < 2; ++e) t_straight.run_epoch(be, straight, plan, all);
+  t_stopped.run_epoch(be, stopped, plan, all);
+  const LntlEpochLosses part = t_stopped.run_epoch(be, stopped, plan, [](const LntlEpochLosses& s) { return s.steps < 2; });
+  REQUIRE(part.steps == 2);
+  REQUIRE(t_stopped.batches_drawn() == t_stopped.steps_per_epoch() + 2);
+  stopped.save(be, dir / "partial.safetensors", true);
+  resumed.load(be, dir / "partial.safetensors", true);
+  resumed.load_momentum(be, dir / "partial.safetensors", true);
+  t_resumed.skip_batches(t_stopped.batches_drawn());
+  const LntlEpochLosses rest = t_resumed.run_epoch(be, resumed, plan, all, 2);
+  CHECK(rest.steps == t_resumed.steps_per_epoch() - 2);
+  for (auto net : {&LntlNets::f, &LntlNets::g, &LntlNets::h}) {
+    const ParamStore &a = (straight.*net)(), &b = (resumed.*net)();
+    CHECK(std::equal(a.values(), a.values() + a.size(), b.values()));
+  }
+  // Momentum is part of it: the next step from the resumed nets must match the straight run's next step.
+  straight.save(be, dir / "straight.safetensors", true);
+  resumed.save(be, dir / "resumed.safetensors", true);
+  std::vector<NamedTensor> want = load_safetensors(dir / "straight.safetensors"), got = load_safetensors(dir / "resumed.safetensors");
+  REQUIRE(want.size() == got.size());
+  int momenta = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    CHECK(got[i].name == want[i].name);
+    CHECK(got[i].data == want[i].data);
+    momenta += want[i].name.rfind("momentum.", 0) == 0;
+  }
+  CHECK(momenta == 30);  // every parameter of f, g and h
+  // A checkpoint without momentum (written before) says so.
+  save_safetensors(dir / "old.safetensors", {{"x", {1}, {1.0f}}}, {{"model", "lntl"}});
+  CHECK_THROWS_WITH_AS(resumed.load_momentum(be, dir / "old.safetensors", true), contains("no SGD momentum"), std::runtime_error);
+}
+
 TEST_CASE("lntl: checkpoints round-trip, and the baseline's loads into LNTL without h") {
   Backend be = cpu_backend();
   TempDir dir("lntl_ckpt");

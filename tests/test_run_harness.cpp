@@ -526,3 +526,42 @@ TEST_CASE("EpochOrder: a fresh seeded shuffle of every example per epoch, whole 
   }
   CHECK_THROWS_AS(EpochOrder(2, 3, 0), std::runtime_error);
 }
+
+TEST_CASE("lntl --resume: a phase lengthened from its checkpoint equals one run straight; other settings are refused") {
+  TempDir t("lntl_resume");
+  auto args_for = [&](const std::string& out, const std::string& lntl_epochs) {
+    return std::vector<std::string>{"--device", "cpu", "--data", blob_mnist(t), "--out", out, "--train-images", "256",
+                                    "--batch", "64", "--epochs", "2", "--lntl-epochs", lntl_epochs, "--var", "0.035"};
+  };
+  const std::string straight = t / "straight", split = t / "split";
+  REQUIRE(run(built("lntl"), args_for(straight, "2"), t / "straight.log") == 0);
+  REQUIRE(run(built("lntl"), args_for(split, "1"), t / "first.log") == 0);
+  const double first_seconds = std::stod(csv_rows(split + "/results.csv").at(1).at(6));
+  std::vector<std::string> more = args_for(split, "2");
+  more.push_back("--resume");
+  REQUIRE(run(built("lntl"), more, t / "second.log") == 0);
+  const std::string log = read_text(t / "second.log");
+  CHECK(log.find("baseline: reusing") != std::string::npos);
+  CHECK(log.find("lntl: resuming from") != std::string::npos);
+  std::map<std::string, std::string> want_meta, got_meta;
+  const std::vector<NamedTensor> want = load_safetensors(straight + "/var_0.035/lntl.safetensors", &want_meta);
+  const std::vector<NamedTensor> got = load_safetensors(split + "/var_0.035/lntl.safetensors", &got_meta);
+  REQUIRE(want.size() == got.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    CHECK(got[i].name == want[i].name);
+    CHECK(got[i].data == want[i].data);
+  }
+  CHECK(got_meta["accuracy_per_epoch"] == want_meta["accuracy_per_epoch"]);
+  CHECK(got_meta["epochs"] == "2");
+  // The second run trained only LNTL's second epoch; its results.csv reports both runs' LNTL time.
+  const auto results = csv_rows(split + "/results.csv");
+  REQUIRE(results.at(1).at(1) == "lntl");
+  CHECK(std::stod(results.at(1).at(6)) > first_seconds);
+  CHECK(std::stod(results.at(1).at(6)) == doctest::Approx(std::stod(got_meta["seconds"])).epsilon(0.05));
+
+  // Resuming under another game setting would mix two runs: an error naming the file and the setting.
+  std::vector<std::string> other = args_for(split, "3");
+  other.insert(other.end(), {"--resume", "--mu", "0.3"});
+  CHECK(run(built("lntl"), other, t / "third.log") == kExitError);
+  CHECK(read_text(t / "third.log").find("lntl.safetensors: cannot --resume: written with mu 0.1") != std::string::npos);
+}

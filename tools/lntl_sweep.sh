@@ -3,8 +3,9 @@
 # LNTL at every colour variance (seed 0), plus seeds 1 and 2 at var 0.035 for the spread, then
 # <out>/REPORT.md with the paper's numbers beside ours. Each run is `lntl --config CONF --var V --seed S`
 # on --threads engine threads (default one) in <out>/var_V_seed_S/ (about 75 min a run on one core
-# here); --jobs of them run side by side. A run whose results.csv has its LNTL row is done and skipped; an unfinished one restarts its
-# LNTL phase from its finished baseline (--reuse-baseline), so the sweep resumes across sessions. The
+# here); --jobs of them run side by side. A run whose results.csv has its LNTL row is done and skipped; an
+# unfinished one continues each phase from its checkpoint (lntl --resume: the last finished epoch, or the
+# step Ctrl-C/SIGTERM stopped it at, exactly), so the sweep resumes across sessions. The
 # report takes only runs whose recorded flags match the config, and leaves in each counted run's folder
 # a record.json (its numbers, flags, commit, machine, wall times); tools/publish_report.sh commits those
 # records beside the report, and a run whose folder is gone (another machine, an earlier session) is
@@ -67,7 +68,7 @@ if [ "$report_only" = 0 ]; then
     while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
     echo "start: $d (log $d.log)"
     OPENBLAS_NUM_THREADS=1 AMNESIA_THREADS=$threads "$bin" --config "$config" --var "${p%%:*}" --seed "${p#*:}" \
-      --reuse-baseline --device cpu --out "$d" > "$d.log" 2>&1 &
+      --resume --device cpu --out "$d" >> "$d.log" 2>&1 &
   done
   wait || true
 fi
@@ -124,6 +125,11 @@ def measured(d, var, seed):
     log = list(csv.DictReader(open(os.path.join(d, "train_log.csv"))))
     pct = lambda v: round(100 * float(v), 2)  # accuracies are recorded to 4 decimals
     curve = [pct(r["test_accuracy"]) for r in log if r["phase"] == "lntl"]
+    # A resumed run's train_log.csv holds only its last process's epochs; the checkpoint holds them all.
+    lntl_ckpt = os.path.join(d, f"var_{var}", "lntl.safetensors")
+    saved = checkpoint_meta(lntl_ckpt).get("accuracy_per_epoch", "") if os.path.isfile(lntl_ckpt) else ""
+    if saved and len(saved.split(",")) == lntl_epochs:
+        curve = [round(float(a), 2) for a in saved.split(",")]
     best = max(range(len(curve)), key=lambda i: curve[i])
     threads = info.get("threads", {})
     base_s = float(rows["baseline"]["seconds"])

@@ -8,7 +8,6 @@
 #include <filesystem>
 
 #include "engine/run/driver.h"
-#include "engine/timer.h"
 #include "experiments/lntl/lntl_study.h"
 
 namespace {
@@ -41,22 +40,22 @@ int run(LntlOptions o, Driver& d) {
     LntlTrainer trainer(be, train, o.batch, seed);
     LntlScore scores[2];
     std::vector<float> curves[2];
-    const LntlPhase phases[2] = {{"baseline", o.epochs, o.lr, false}, {"lntl", o.lntl_epochs, o.lntl_lr, true}};
+    LntlPhase phases[2] = {{"baseline", o.epochs, o.lr, false}, {"lntl", o.lntl_epochs, o.lntl_lr, true}};
     for (int k = 0; k < 2; ++k) {
       const LntlPhase& ph = phases[k];
       LntlNets nets(be, seed);
-      Timer timer;
       // LNTL starts from the baseline's f and g; h starts fresh.
       if (ph.adversarial) nets.load(be, dir + "/baseline.safetensors", false);
-      double reused_seconds = 0.0;  // a reused baseline reports the time its training took, not its loading
+      double seconds = 0.0;  // the phase's training time (a reused baseline's in the run that trained it)
       const bool reused =
-          !ph.adversarial && load_finished_baseline(be, nets, dir + "/baseline.safetensors", o, curves[k], reused_seconds);
-      if (!reused && !train_lntl_phase(be, nets, trainer, test, ph, o, dir, var, log, curves[k]))
+          !ph.adversarial && load_finished_baseline(be, nets, dir + "/baseline.safetensors", o, curves[k], seconds);
+      if (!reused && !train_lntl_phase(be, nets, trainer, test, ph, o, dir, var, log, curves[k], seconds))
         return interrupted_exit_code();
+      // An LNTL checkpoint on disk started from the baseline as it was before this run trained it: stale.
+      if (!reused) phases[1].resumable = false;
       scores[k] = evaluate_lntl(be, nets, test, dir + "/confusion_" + ph.name + ".png",
                                 (ph.adversarial ? "LNTL" : "baseline") + std::string(" var ") + var_text(var),
                                 dir + "/accuracy_by_colour_" + ph.name + ".png");
-      const double seconds = reused ? reused_seconds : timer.seconds();
       results.row(var_text(var), ph.name, scores[k].accuracy, scores[k].colour_agreement, ph.epochs, o.train_images,
                   seconds);
       std::fprintf(stderr, "%s var %s: unbiased test accuracy %.2f %% (prediction = colour's class: %.2f %%), %.0f s%s\n",

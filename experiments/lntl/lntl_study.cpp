@@ -37,6 +37,10 @@ void add_lntl_flags(Cli& cli, LntlOptions& o) {
                  "in step (2) g also takes an SGD step on its zero gradient (momentum and weight decay), as in "
                  "the official code, whose one optimiser over f and g steps after h's colour loss too");
   cli.add_switch("reuse-baseline", &o.reuse_baseline, "load a finished baseline.safetensors from an earlier run");
+  cli.add_switch("resume", &o.resume,
+                 "continue each phase from its checkpoint in --out where an earlier run with the same settings "
+                 "stopped (its last finished epoch, or the step Ctrl-C stopped it at), exactly: weights, momentum and "
+                 "data order; a finished baseline is reused; --lntl-epochs may grow");
 }
 
 std::vector<float> parse_vars(const std::string& s) {
@@ -141,9 +145,87 @@ std::vector<float> split_accuracies(const std::string& text) {
 
 }  // namespace
 
+namespace {
+
+std::string number_text(double v) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.9g", v);
+  return s;
+}
+
+// What a phase's checkpoint must have been trained with for --resume to continue it: the data, and
+// every setting the phase's steps read (--epochs / --lntl-epochs excepted: a phase may be lengthened).
+std::map<std::string, std::string> phase_settings(const LntlPhase& ph, const LntlOptions& o, float var) {
+  std::map<std::string, std::string> s = {
+      {"phase", ph.name}, {"var", var_text(var)}, {"lr", std::to_string(ph.lr)}, {"seed", std::to_string(o.seed)},
+      {"train_images", std::to_string(o.train_images)}, {"stroke", o.stroke}, {"batch", std::to_string(o.batch)},
+      {"lr_step", std::to_string(o.lr_step)}, {"lr_gamma", number_text(o.lr_gamma)},
+      {"momentum", number_text(o.momentum)}, {"weight_decay", number_text(o.weight_decay)}};
+  if (ph.adversarial) {
+    s["lambda"] = number_text(o.game.lambda);
+    s["mu"] = number_text(o.game.mu);
+    s["h_lr_scale"] = number_text(o.game.h_lr_scale);
+    s["g_in_colour_step"] = o.game.g_in_colour_step ? "1" : "0";
+  }
+  return s;
+}
+
+// Where an earlier run of this phase stopped: finished epochs, steps into the next, seconds trained.
+struct PhaseStart {
+  int epochs = 0, steps = 0;
+  double seconds = 0.0;
+};
+
+int64_t meta_integer(std::map<std::string, std::string>& meta, const std::string& key, const std::string& path) {
+  int64_t v = 0;
+  if (!parse_integer(meta[key], &v) || v < 0)
+    throw std::runtime_error(path + ": unreadable " + key + " metadata '" + meta[key] + "'");
+  return v;
+}
+
+// --resume: when ckpt holds an earlier run of this phase, loads its weights, momentum and curve and moves
+// the trainer's data order to where that run's stood. A checkpoint trained with other settings is an
+// error (silently starting over would overwrite it); one written before checkpoints were resumable
+// starts the phase over, saying so.
+PhaseStart resume_phase(const Backend& be, LntlNets& nets, LntlTrainer& trainer, const std::string& ckpt,
+                        const LntlPhase& ph, const LntlOptions& o, float var, std::vector<float>& accuracy_per_epoch) {
+  PhaseStart from;
+  if (!std::filesystem::exists(ckpt)) return from;
+  std::map<std::string, std::string> meta;
+  load_safetensors(ckpt, &meta);
+  if (!meta.count("data_batches")) {
+    std::printf("%s: written before checkpoints could be resumed; the %s phase starts over\n", ckpt.c_str(), ph.name.c_str());
+    return from;
+  }
+  for (const auto& [key, value] : phase_settings(ph, o, var))
+    if (meta[key] != value)
+      throw std::runtime_error(ckpt + ": cannot --resume: written with " + key + " " + meta[key] + ", this run has " +
+                               value + " (remove the file or drop --resume)");
+  from.epochs = static_cast<int>(meta_integer(meta, "epochs", ckpt));
+  from.steps = static_cast<int>(meta_integer(meta, "steps_in_epoch", ckpt));
+  if (from.epochs > ph.epochs || (from.epochs == ph.epochs && from.steps > 0))
+    throw std::runtime_error(ckpt + ": cannot --resume: it is past the " + std::to_string(ph.epochs) + " epochs this run asks for");
+  const int64_t skip = meta_integer(meta, "data_batches", ckpt) - trainer.batches_drawn();
+  if (skip < 0) throw std::runtime_error(ckpt + ": cannot --resume: its data order is behind this run's");
+  if (!parse_real(meta["seconds"], &from.seconds) || from.seconds < 0.0)
+    throw std::runtime_error(ckpt + ": unreadable seconds metadata '" + meta["seconds"] + "'");
+  try {
+    accuracy_per_epoch = split_accuracies(meta["accuracy_per_epoch"]);
+  } catch (const std::exception&) {
+    throw std::runtime_error(ckpt + ": unreadable accuracy_per_epoch metadata '" + meta["accuracy_per_epoch"] + "'");
+  }
+  nets.load(be, ckpt, ph.adversarial);
+  nets.load_momentum(be, ckpt, ph.adversarial);
+  trainer.skip_batches(skip);
+  std::printf("%s: resuming from %s after %d epochs + %d steps\n", ph.name.c_str(), ckpt.c_str(), from.epochs, from.steps);
+  return from;
+}
+
+}  // namespace
+
 bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const ColoredMnist& test,
                       const LntlPhase& ph, const LntlOptions& o, const std::string& dir, float var, CsvLog& log,
-                      std::vector<float>& accuracy_per_epoch) {
+                      std::vector<float>& accuracy_per_epoch, double& seconds) {
   LntlEpochPlan plan;
   plan.adversarial = ph.adversarial;
   plan.opt.momentum = o.momentum;
@@ -151,22 +233,27 @@ bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const C
   plan.game = o.game;
   const std::string ckpt = dir + "/" + ph.name + ".safetensors";
   const Timer phase_timer;
-  auto save = [&](int epochs_done, bool partial) {
-    std::map<std::string, std::string> meta = {{"phase", ph.name},         {"epochs", std::to_string(epochs_done)},
-                                               {"var", var_text(var)},     {"lr", std::to_string(ph.lr)},
-                                               {"seed", std::to_string(o.seed)},
-                                               {"train_images", std::to_string(o.train_images)},
-                                               {"stroke", o.stroke},
-                                               {"accuracy_per_epoch", join_accuracies(accuracy_per_epoch)},
-                                               {"seconds", std::to_string(phase_timer.seconds())}};
+  const PhaseStart from = o.resume && ph.resumable ? resume_phase(be, nets, trainer, ckpt, ph, o, var, accuracy_per_epoch)
+                                                   : PhaseStart{};
+  // steps_in_epoch > 0 (or partial): the weights are those after that many steps of epoch epochs_done + 1.
+  auto save = [&](int epochs_done, int steps_in_epoch, bool partial) {
+    std::map<std::string, std::string> meta = phase_settings(ph, o, var);
+    meta["epochs"] = std::to_string(epochs_done);
+    meta["steps_in_epoch"] = std::to_string(steps_in_epoch);
+    meta["data_batches"] = std::to_string(trainer.batches_drawn());
+    meta["accuracy_per_epoch"] = join_accuracies(accuracy_per_epoch);
+    meta["seconds"] = std::to_string(from.seconds + phase_timer.seconds());
     if (partial) meta["interrupted"] = "1";
     nets.save(be, ckpt, ph.adversarial, meta);
   };
   const StepDecay lr(ph.lr, o.lr_step, o.lr_step, o.lr_gamma);
-  Progress progress(ph.name + " var " + var_text(var), static_cast<int64_t>(ph.epochs) * trainer.steps_per_epoch());
+  const int per_epoch = trainer.steps_per_epoch();
+  Progress progress(ph.name + " var " + var_text(var),
+                    static_cast<int64_t>(ph.epochs - from.epochs) * per_epoch - from.steps);
   int64_t step = 0;
-  for (int epoch = 1; epoch <= ph.epochs; ++epoch) {
+  for (int epoch = from.epochs + 1; epoch <= ph.epochs; ++epoch) {
     plan.opt.lr = lr.at(epoch);
+    const int first_step = epoch == from.epochs + 1 ? from.steps : 0;
     Timer timer;
     const LntlEpochLosses sums = trainer.run_epoch(be, nets, plan, [&](const LntlEpochLosses& so_far) {
       const LntlEpochLosses m = so_far.mean();
@@ -175,11 +262,11 @@ bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const C
       if (ph.adversarial) std::snprintf(line + len, sizeof line - len, " | colour ce %.4f", m.colour_ce);
       progress.update(++step, line);
       return !interrupted();
-    });
-    if (sums.steps < trainer.steps_per_epoch()) {
+    }, first_step);
+    if (first_step + sums.steps < per_epoch) {
       progress.finish("interrupted");
-      save(epoch - 1, true);
-      std::printf("interrupted: saved %s (partial epoch %d)\n", ckpt.c_str(), epoch);
+      save(epoch - 1, first_step + sums.steps, true);
+      std::printf("interrupted: saved %s (partial epoch %d; --resume continues it)\n", ckpt.c_str(), epoch);
       return false;
     }
     const LntlEpochLosses m = sums.mean();
@@ -193,9 +280,10 @@ bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const C
                  seconds);
     log.row(var_text(var), ph.name, epoch, plan.opt.lr, m.ce, m.neg_entropy, m.colour_ce, score.accuracy, seconds);
     accuracy_per_epoch.push_back(static_cast<float>(100.0 * score.accuracy));
-    save(epoch, false);
+    save(epoch, 0, false);
   }
   progress.finish("");
+  seconds = from.seconds + phase_timer.seconds();
   return true;
 }
 
@@ -222,7 +310,7 @@ void write_lntl_curves(const std::string& path, const std::string& var, const st
 
 bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o,
                             std::vector<float>& accuracy_per_epoch, double& seconds) {
-  if (!o.reuse_baseline || !std::filesystem::exists(path)) return false;
+  if (!(o.reuse_baseline || o.resume) || !std::filesystem::exists(path)) return false;
   std::map<std::string, std::string> meta;
   load_safetensors(path, &meta);
   if (meta.count("interrupted") || meta["epochs"] != std::to_string(o.epochs) ||

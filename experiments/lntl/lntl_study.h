@@ -17,6 +17,7 @@ struct LntlOptions {
   LntlGame game;
   int64_t seed = 0;  // bound to the driver's --seed
   bool reuse_baseline = false;
+  bool resume = false;
 };
 
 // The study's own flags on a Cli bound to o (the command line's and the config file's).
@@ -45,18 +46,22 @@ struct LntlPhase {
   int epochs;
   float lr;
   bool adversarial;
+  bool resumable = true;  // --resume may continue its checkpoint (the driver clears it when that would be stale)
 };
 
 // The train_log.csv columns, one row per epoch of either phase.
 inline constexpr const char* kLntlLogHeader = "var,phase,epoch,lr,ce,lambda_neg_entropy,colour_ce,test_accuracy,seconds";
 
 // Trains one phase into dir/<phase>.safetensors, checkpointing after every epoch and appending the
-// epoch's unbiased test accuracy to accuracy_per_epoch. Returns false when
-// SIGINT/SIGTERM stopped it (the checkpoint then holds the partial epoch, marked interrupted); a
-// non-finite epoch loss throws RunError(kExitDiverged) before that epoch's weights are saved.
+// epoch's unbiased test accuracy to accuracy_per_epoch, and the phase's training time to seconds (an
+// earlier run's included when it resumed one). With o.resume (and ph.resumable) it first continues
+// that checkpoint where an earlier run with the same settings stopped. Returns false when
+// SIGINT/SIGTERM stopped it (the checkpoint then holds the partial epoch, marked interrupted, with the
+// step it reached); a non-finite epoch loss throws RunError(kExitDiverged) before that epoch's weights
+// are saved.
 bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const ColoredMnist& test,
                       const LntlPhase& ph, const LntlOptions& o, const std::string& dir, float var, CsvLog& log,
-                      std::vector<float>& accuracy_per_epoch);
+                      std::vector<float>& accuracy_per_epoch, double& seconds);
 
 // The learning curves: unbiased test accuracy (%) per epoch, the baseline's epochs first, LNTL's
 // continuing from them (it starts from the baseline's weights), a dashed line at the switch.

@@ -18,13 +18,19 @@ LntlTrainer::LntlTrainer(const Backend& be, const ColoredMnist& d, int batch, ui
   losses_ = Buffer<float>(be, 3);
 }
 
+void LntlTrainer::skip_batches(int64_t n) {
+  for (int64_t i = 0; i < n; ++i) order_.next();
+  drawn_ += n;
+}
+
 LntlEpochLosses LntlTrainer::run_epoch(Backend& be, LntlNets& nets, const LntlEpochPlan& plan,
-                                       const std::function<bool(const LntlEpochLosses&)>& after_step) {
+                                       const std::function<bool(const LntlEpochLosses&)>& after_step, int first_step) {
   LntlEpochLosses sums;
   float* l = losses_.data();
   const LntlLosses dev{l, l + 1, l + 2};
-  for (int s = 0; s < steps_per_epoch(); ++s) {
+  for (int s = first_step; s < steps_per_epoch(); ++s) {
     const ColourBinCounts valid = gather_batch(d_, order_.next(), batch_, host_x_.data(), host_labels_.data(), host_bins_.data());
+    ++drawn_;
     x_.upload(be, host_x_);
     labels_.upload(be, host_labels_);
     zero_on(be, l, 3 * sizeof(float));

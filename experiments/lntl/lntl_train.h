@@ -26,15 +26,21 @@ class LntlTrainer {
  public:
   LntlTrainer(const Backend& be, const ColoredMnist& d, int batch, uint64_t seed);
   int steps_per_epoch() const { return order_.batches_per_epoch(); }
-  // One epoch. after_step(sums so far) runs after every step; returning false ends the epoch early
-  // (Ctrl-C), so a caller tells a finished epoch by sums.steps == steps_per_epoch().
+  // Batches drawn from the data order so far, and drawing n without training on them: a fresh trainer
+  // (same data, batch and seed) that skips what an earlier one drew continues its order exactly.
+  int64_t batches_drawn() const { return drawn_; }
+  void skip_batches(int64_t n);
+  // One epoch, from its step first_step (0, or where an interrupted epoch stopped). after_step(sums so
+  // far) runs after every step; returning false ends the epoch early (Ctrl-C), so a caller tells a
+  // finished epoch by first_step + sums.steps == steps_per_epoch().
   LntlEpochLosses run_epoch(Backend& be, LntlNets& nets, const LntlEpochPlan& plan,
-                            const std::function<bool(const LntlEpochLosses&)>& after_step);
+                            const std::function<bool(const LntlEpochLosses&)>& after_step, int first_step = 0);
 
  private:
   const ColoredMnist& d_;
   int batch_;
   EpochOrder order_;
+  int64_t drawn_ = 0;
   std::vector<int> host_labels_, host_bins_;
   std::vector<float> host_x_, host_losses_;
   Buffer<float> x_, losses_;  // losses_: ce | neg_entropy | colour_ce of the current step

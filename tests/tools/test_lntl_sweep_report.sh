@@ -31,6 +31,18 @@ make_run "$out/var_0.020_seed_0" 0.020 0.3212 0.6000 25 0.00999999978   # finish
 make_run "$out/var_0.050_seed_0" 0.050 0.6500 0.8000 7 0.00999999978    # unfinished: 7 of 25 epochs
 make_run "$out/var_0.040_seed_0" 0.040 0.7000 0.9000 25 0.02            # another baseline lr
 make_run "$out/var_0.045_seed_0" 0.045 0.7500 0.9500 25 0.00999999978 ', "g-in-colour-step": "true"'  # another game
+# A run resumed in its LNTL phase: train_log.csv holds only its last process's epoch; the checkpoint's
+# metadata holds the whole curve (best 72.00 at epoch 5), which the report must use.
+make_run "$out/var_0.030_seed_0" 0.030 0.4500 0.7000 25 0.00999999978
+{ echo "var,phase,epoch,lr,ce,lambda_neg_entropy,colour_ce,test_accuracy,seconds"
+  echo "0.030,lntl,25,0.0001,0.1,-0.01,2.5,0.7000,68"; } > "$out/var_0.030_seed_0/train_log.csv"
+mkdir -p "$out/var_0.030_seed_0/var_0.030"
+/usr/bin/python3 - "$out/var_0.030_seed_0/var_0.030/lntl.safetensors" <<'PY'
+import json, sys
+curve = ",".join(["60.0000"] * 4 + ["72.0000"] + ["70.0000"] * 20)
+header = json.dumps({"__metadata__": {"model": "lntl", "phase": "lntl", "accuracy_per_epoch": curve}}).encode()
+open(sys.argv[1], "wb").write(len(header).to_bytes(8, "little") + header)
+PY
 mkdir -p "$archive/var_0.035_seed_1"
 cat > "$archive/var_0.035_seed_1/record.json" <<'JSON'
 {"var": "0.035", "seed": 1, "base": 48.94, "base_s": null, "final": 81.0, "colour": 16.34, "best": 81.98,
@@ -54,6 +66,8 @@ grep -q 'Not counted: var_0.045_seed_0 (its flags differ from the config: g-in-c
   fail "no reason for 0.045"
 grep -q '| var_0.035_seed_1 | .*| committed record: its run folder |$' "$report" || fail "the restored row's source"
 grep -q '| var_0.020_seed_0 | .*| 60.00 | 65.00 (3) | .*| its run folder |$' "$report" || fail "the 0.020 run's every-run row"
+grep -q '| var_0.030_seed_0 | .*| 70.00 | 72.00 (5) | .*| its run folder |$' "$report" ||
+  fail "the resumed 0.030 run's curve was not taken from its checkpoint"
 [ -f "$out/var_0.020_seed_0/record.json" ] || fail "no record.json for the counted run"
 [ ! -f "$out/var_0.050_seed_0/record.json" ] || fail "a record.json for the unfinished run"
 # The record alone reproduces the row: drop the folder's own files, keep the record, report again.
