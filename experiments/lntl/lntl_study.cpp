@@ -110,6 +110,9 @@ LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& t
     write_heatmap(png, h);
   }
   if (!colour_png.empty()) {
+    // The counts behind the map, for exact shares (the map rounds): colour_png with .csv for .png.
+    CsvLog cells(colour_png.substr(0, colour_png.rfind('.')) + ".csv", "digit,colour,images,correct");
+    for (int c = 0; c < 100; ++c) cells.row(c / 10, c % 10, painted[c], by_colour.values[c]);
     for (int c = 0; c < 100; ++c) by_colour.values[c] = painted[c] > 0 ? std::round(100.0f * by_colour.values[c] / painted[c]) : 0.0f;
     by_colour.title = title + ": accuracy (%) per cell";
     by_colour.xlabel = "painted colour (its class)";

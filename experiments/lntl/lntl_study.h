@@ -36,8 +36,9 @@ struct LntlScore {
   double accuracy = 0, colour_agreement = 0;  // predicted == label, predicted == the painted colour's class
 };
 // Scores the test set; when png is not empty also writes its confusion matrix there, and when colour_png
-// is not empty the accuracy (%) of each true digit x painted colour class: the diagonal is the biased
-// case (colour = the digit's own), a weak column a colour the model fails on whatever the digit.
+// is not empty the accuracy (%) of each true digit x painted colour class (the counts beside it, same
+// name with .csv): the diagonal is the biased case (colour = the digit's own), a weak column a colour
+// the model fails on whatever the digit.
 LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& test, const std::string& png = "",
                         const std::string& title = "", const std::string& colour_png = "");
 
