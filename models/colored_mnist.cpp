@@ -43,6 +43,19 @@ std::array<float, 3> palette_colour(int digit) {
   return {kPalette[digit][0] / 255.0f, kPalette[digit][1] / 255.0f, kPalette[digit][2] / 255.0f};
 }
 
+void label_zero_channels_on_strokes(ColoredMnist& d) {
+  constexpr int kP = ColoredMnist::kBinPixels;
+  for (int i = 0; i < d.count; ++i) {
+    int* b = d.bins.data() + static_cast<size_t>(i) * ColoredMnist::kChannels * kP;
+    for (int p = 0; p < kP; ++p) {
+      const bool stroke = b[p] != ColoredMnist::kIgnore || b[kP + p] != ColoredMnist::kIgnore || b[2 * kP + p] != ColoredMnist::kIgnore;
+      if (!stroke) continue;
+      for (int c = 0; c < ColoredMnist::kChannels; ++c)
+        if (b[c * kP + p] == ColoredMnist::kIgnore) b[c * kP + p] = 0;
+    }
+  }
+}
+
 ColoredMnist::Stroke parse_stroke(const std::string& s) {
   if (s == "binary") return ColoredMnist::Stroke::kBinary;
   if (s == "gray") return ColoredMnist::Stroke::kGray;

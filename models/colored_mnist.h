@@ -44,6 +44,10 @@ std::array<float, 3> palette_colour(int digit);
 // Deterministic in seed.
 ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed,
                                 ColoredMnist::Stroke stroke = ColoredMnist::Stroke::kBinary);
+// Relabels, on every stroke pixel of d's 14x14 bin maps (one with any channel labelled), each channel the
+// official mask ignored for being 0 as bin 0, so h is trained on it too; black pixels stay ignored.
+// Without it h never sees that a navy [0,0,128] stroke has R = G = 0, nor makes f forget it.
+void label_zero_channels_on_strokes(ColoredMnist& d);
 // "binary" or "gray" -> the stroke; throws a one-line --stroke error for anything else.
 ColoredMnist::Stroke parse_stroke(const std::string& s);
 

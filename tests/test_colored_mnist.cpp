@@ -166,3 +166,33 @@ TEST_CASE("colored mnist: colour bins on the 14x14 image, zero channels ignored,
   CHECK(valid == want_valid);
   CHECK(valid[0] > 0);
 }
+
+TEST_CASE("colored mnist: label_zero_channels_on_strokes labels a stroke's zero channels as bin 0, keeps black ignored") {
+  const Dataset gray = gray_digits(200, 7);
+  const ColoredMnist official = make_colored_mnist(gray, true, 0.02f, 3);
+  ColoredMnist relabelled = official;
+  label_zero_channels_on_strokes(relabelled);
+  constexpr int kP = ColoredMnist::kBinPixels;
+  int unmasked = 0, black = 0;
+  for (int i = 0; i < official.count; ++i)
+    for (int p = 0; p < kP; ++p) {
+      const int* o = official.bins.data() + static_cast<size_t>(i) * 3 * kP + p;
+      const int* r = relabelled.bins.data() + static_cast<size_t>(i) * 3 * kP + p;
+      const bool stroke = o[0] != ColoredMnist::kIgnore || o[kP] != ColoredMnist::kIgnore || o[2 * kP] != ColoredMnist::kIgnore;
+      black += !stroke;
+      for (int c = 0; c < 3; ++c) {
+        if (!stroke) {
+          REQUIRE(r[c * kP] == ColoredMnist::kIgnore);
+        } else if (o[c * kP] == ColoredMnist::kIgnore) {
+          REQUIRE(r[c * kP] == 0);
+          ++unmasked;
+        } else {
+          REQUIRE(r[c * kP] == o[c * kP]);
+        }
+      }
+    }
+  // The digits painted navy (class 7: R = G = 0 on average) must have given it stroke channels to label.
+  CHECK(unmasked > 0);
+  CHECK(black > 0);
+  CHECK(relabelled.images == official.images);
+}

@@ -33,6 +33,8 @@ void add_lntl_flags(Cli& cli, LntlOptions& o) {
   cli.add("lambda", &o.game.lambda, "weight of h's negative entropy in the f,g step", 0.0, 100.0);
   cli.add("mu", &o.game.mu, "gradient-reversal factor: f receives -mu x h's colour gradient", 0.0, 100.0);
   cli.add("h-lr-scale", &o.game.h_lr_scale, "h's learning rate as a multiple of f's and g's (official: 1)", 1e-3, 1e3);
+  cli.add("h-mask", &o.h_mask, "which colour labels h ignores: channel (official: every channel that is 0, so on a "
+          "navy stroke h never sees R = G = 0) or pixel (only black pixels; a 0 channel on a stroke is bin 0)");
   cli.add_switch("g-in-colour-step", &o.game.g_in_colour_step,
                  "in step (2) g also takes an SGD step on its zero gradient (momentum and weight decay), as in "
                  "the official code, whose one optimiser over f and g steps after h's colour loss too");
@@ -169,6 +171,7 @@ std::map<std::string, std::string> phase_settings(const LntlPhase& ph, const Lnt
     s["mu"] = number_text(o.game.mu);
     s["h_lr_scale"] = number_text(o.game.h_lr_scale);
     s["g_in_colour_step"] = o.game.g_in_colour_step ? "1" : "0";
+    s["h_mask"] = o.h_mask;
   }
   return s;
 }
