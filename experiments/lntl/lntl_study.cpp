@@ -90,15 +90,15 @@ LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& t
   Heatmap h, by_colour;
   h.rows = h.cols = by_colour.rows = by_colour.cols = 10;
   h.values.assign(100, 0.0f);
-  by_colour.values.assign(100, 0.0f);
-  std::vector<float> painted(100, 0.0f);
+  std::vector<float> painted(100, 0.0f), correct(100, 0.0f);  // per true digit x painted colour
   LntlScore s;
   for (int i = 0; i < test.count; ++i) {
     const int cell = test.labels[i] * 10 + test.colours[i];
+    const bool right = pred[i] == test.labels[i];
     h.values[test.labels[i] * 10 + pred[i]] += 1.0f;
-    by_colour.values[cell] += pred[i] == test.labels[i];
     painted[cell] += 1.0f;
-    s.accuracy += pred[i] == test.labels[i];
+    correct[cell] += right;
+    s.accuracy += right;
     s.colour_agreement += pred[i] == test.colours[i];
   }
   s.accuracy /= test.count;
@@ -114,8 +114,11 @@ LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& t
   if (!colour_png.empty()) {
     // The counts behind the map, for exact shares (the map rounds): colour_png with .csv for .png.
     CsvLog cells(colour_png.substr(0, colour_png.rfind('.')) + ".csv", "digit,colour,images,correct");
-    for (int c = 0; c < 100; ++c) cells.row(c / 10, c % 10, painted[c], by_colour.values[c]);
-    for (int c = 0; c < 100; ++c) by_colour.values[c] = painted[c] > 0 ? std::round(100.0f * by_colour.values[c] / painted[c]) : 0.0f;
+    by_colour.values.assign(100, 0.0f);
+    for (int c = 0; c < 100; ++c) {
+      cells.row(c / 10, c % 10, painted[c], correct[c]);
+      if (painted[c] > 0) by_colour.values[c] = std::round(100.0f * correct[c] / painted[c]);
+    }
     by_colour.title = title + ": accuracy (%) per cell";
     by_colour.xlabel = "painted colour (its class)";
     by_colour.ylabel = "true digit";
@@ -148,9 +151,20 @@ std::vector<float> split_accuracies(const std::string& text) {
   return acc;
 }
 
-}  // namespace
-
-namespace {
+// A checkpoint's curve and training time, each a one-line error naming the file when unreadable.
+std::vector<float> meta_accuracies(std::map<std::string, std::string>& meta, const std::string& path) {
+  try {
+    return split_accuracies(meta["accuracy_per_epoch"]);
+  } catch (const std::exception&) {
+    throw std::runtime_error(path + ": unreadable accuracy_per_epoch metadata '" + meta["accuracy_per_epoch"] + "'");
+  }
+}
+double meta_seconds(std::map<std::string, std::string>& meta, const std::string& path) {
+  double seconds = 0.0;
+  if (!parse_real(meta["seconds"], &seconds) || seconds < 0.0)
+    throw std::runtime_error(path + ": unreadable seconds metadata '" + meta["seconds"] + "'");
+  return seconds;
+}
 
 std::string number_text(double v) {
   char s[32];
@@ -213,13 +227,8 @@ PhaseStart resume_phase(const Backend& be, LntlNets& nets, LntlTrainer& trainer,
     throw std::runtime_error(ckpt + ": cannot --resume: it is past the " + std::to_string(ph.epochs) + " epochs this run asks for");
   const int64_t skip = meta_integer(meta, "data_batches", ckpt) - trainer.batches_drawn();
   if (skip < 0) throw std::runtime_error(ckpt + ": cannot --resume: its data order is behind this run's");
-  if (!parse_real(meta["seconds"], &from.seconds) || from.seconds < 0.0)
-    throw std::runtime_error(ckpt + ": unreadable seconds metadata '" + meta["seconds"] + "'");
-  try {
-    accuracy_per_epoch = split_accuracies(meta["accuracy_per_epoch"]);
-  } catch (const std::exception&) {
-    throw std::runtime_error(ckpt + ": unreadable accuracy_per_epoch metadata '" + meta["accuracy_per_epoch"] + "'");
-  }
+  from.seconds = meta_seconds(meta, ckpt);
+  accuracy_per_epoch = meta_accuracies(meta, ckpt);
   nets.load(be, ckpt, ph.adversarial);
   nets.load_momentum(be, ckpt, ph.adversarial);
   trainer.skip_batches(skip);
@@ -324,14 +333,9 @@ bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string
       meta["stroke"] != o.stroke)
     return false;
   nets.load(be, path, false);
-  try {
-    accuracy_per_epoch = split_accuracies(meta["accuracy_per_epoch"]);  // empty for checkpoints that predate it
-  } catch (const std::exception&) {
-    throw std::runtime_error(path + ": unreadable accuracy_per_epoch metadata '" + meta["accuracy_per_epoch"] + "'");
-  }
-  seconds = std::numeric_limits<double>::quiet_NaN();  // not recorded by checkpoints written before 2026-12-01 06:30
-  if (meta.count("seconds") && (!parse_real(meta["seconds"], &seconds) || seconds < 0.0))
-    throw std::runtime_error(path + ": unreadable seconds metadata '" + meta["seconds"] + "'");
+  accuracy_per_epoch = meta_accuracies(meta, path);  // empty for checkpoints that predate it
+  // Not recorded by checkpoints written before 2026-12-01 06:30.
+  seconds = meta.count("seconds") ? meta_seconds(meta, path) : std::numeric_limits<double>::quiet_NaN();
   std::printf("baseline: reusing %s\n", path.c_str());
   return true;
 }
