@@ -40,8 +40,10 @@ std::vector<float> concat(std::initializer_list<const std::vector<float>*> parts
 }
 
 // Several chunks per slice and a ragged last chunk (600 columns x 400 rows per image: one image a chunk
-// for the 5x5 case; several for the 3x3 one).
-const ConvGeom kThreadCases[] = {{7, 16, 28, 28, 8, 5, 1, 2}, {13, 6, 14, 14, 10, 3, 2, 1}, {3, 2, 9, 9, 4, 3, 1, 1}};
+// for the 5x5 case; several for the 3x3 one). The data gradient's two routes: the flipped convolution
+// (the 5x5 case: same, narrowing), col2im (strided, few input channels, and the widening same case).
+const ConvGeom kThreadCases[] = {{7, 16, 28, 28, 8, 5, 1, 2}, {13, 6, 14, 14, 10, 3, 2, 1}, {3, 2, 9, 9, 4, 3, 1, 1},
+                                 {5, 8, 10, 10, 12, 3, 1, 1}};
 
 }  // namespace
 

@@ -17,8 +17,12 @@ constexpr int64_t kChunkFloats = 128 * 1024;
 // For a stride-1 "same" convolution the data gradient is itself a same convolution of dy, with the
 // kernel flipped and its in/out channels swapped: im2col of dy + one GEMM, no col2im scatter. Its GEMM
 // has K = C_out*k*k instead of C_out (8 for LNTL's colour heads), which suits the BLAS kernel far better;
-// with few input channels the M = C_in side gets too thin, so those keep the col2im path.
-bool dx_by_flipped_conv(const ConvGeom& g) { return g.stride == 1 && g.ow() == g.w && g.c_in >= 8; }
+// with few input channels the M = C_in side gets too thin, so those keep the col2im path, and so do
+// convolutions that widen (C_out > C_in), whose dy columns would be C_out/C_in times the x columns
+// (LNTL's h, 32 -> 96 channels: dx 25 % faster through col2im, min of 300 chunks, 1 thread).
+bool dx_by_flipped_conv(const ConvGeom& g) {
+  return g.stride == 1 && g.ow() == g.w && g.c_in >= 8 && g.c_out <= g.c_in;
+}
 ConvGeom flipped(const ConvGeom& g, int images) {
   return ConvGeom{images, g.c_out, g.oh(), g.ow(), g.c_in, g.k, 1, g.k - 1 - g.pad};
 }
