@@ -94,8 +94,11 @@ void LntlNets::forward_f(const Backend& be, const float* x, int n, bool training
   if (training) bn_in_.forward_train(be, f_, x, n, kPixels, xb_.data());
   else bn_in_.forward_eval(be, f_, x, n, kPixels, xb_.data());
   conv1_.forward(be, f_, xb_.data(), n, kSide, kSide, c1_.data());
-  relu(be, c1_.data(), n, kFeat * kPixels);
+  // ReLU after the pool instead of before: max commutes with the monotone ReLU, so the values, the
+  // winners (the first maximum of each window) and the gradients are those of ReLU-then-pool, bit for
+  // bit, on a quarter of the elements (c1_ keeps the pre-ReLU map, which backward no longer reads).
   maxpool_fwd(be, c1_.data(), max_pool(n), p1_.data(), training ? arg1_.data() : nullptr);
+  relu(be, p1_.data(), n, kMapFloats);
   conv2_.forward(be, f_, p1_.data(), n, kMap, kMap, feat_.data());
   relu(be, feat_.data(), n, kMapFloats);
 }
@@ -103,8 +106,8 @@ void LntlNets::forward_f(const Backend& be, const float* x, int n, bool training
 void LntlNets::backward_f(const Backend& be, const float* x, int n) {
   relu_bwd(be, dfeat_.data(), feat_.data(), n, kMapFloats);
   conv2_.backward(be, f_, p1_.data(), dfeat_.data(), n, kMap, kMap, dp1_.data());
+  relu_bwd(be, dp1_.data(), p1_.data(), n, kMapFloats);
   maxpool_bwd(be, dp1_.data(), arg1_.data(), max_pool(n), dc1_.data());
-  relu_bwd(be, dc1_.data(), c1_.data(), n, kFeat * kPixels);
   conv1_.backward(be, f_, xb_.data(), dc1_.data(), n, kSide, kSide, dxb_.data());
   bn_in_.backward(be, f_, x, dxb_.data(), n, kPixels, nullptr);  // the images need no gradient
 }
