@@ -62,25 +62,49 @@ ColoredMnist::Stroke parse_stroke(const std::string& s) {
   throw std::runtime_error("--stroke: expected binary or gray, got '" + s + "'");
 }
 
-ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed, ColoredMnist::Stroke stroke) {
-  if (gray.dim() != ColoredMnist::kPixels) throw std::runtime_error("make_colored_mnist: needs 28x28 digits");
-  if (!(var >= 0.0f)) throw std::runtime_error("make_colored_mnist: the colour variance must be >= 0");
+namespace {
+// d's labels and room for its images, colours and bins, one per digit of gray.
+ColoredMnist empty_like(const Dataset& gray) {
+  if (gray.dim() != ColoredMnist::kPixels) throw std::runtime_error("Colored MNIST: needs 28x28 digits");
   ColoredMnist d;
   d.count = gray.count;
   d.labels = gray.labels;
   d.images.resize(static_cast<size_t>(d.count) * ColoredMnist::kDim);
   d.colours.resize(d.count);
   d.bins.resize(static_cast<size_t>(d.count) * ColoredMnist::kChannels * ColoredMnist::kBinPixels);
+  return d;
+}
+void paint_image(const Dataset& gray, int i, const float* colour, ColoredMnist::Stroke stroke, ColoredMnist& d) {
+  paint(gray.images.data() + static_cast<size_t>(i) * ColoredMnist::kPixels, colour, stroke,
+        d.images.data() + static_cast<size_t>(i) * ColoredMnist::kDim,
+        d.bins.data() + static_cast<size_t>(i) * ColoredMnist::kChannels * ColoredMnist::kBinPixels);
+}
+// The 8-bit value nearest to v clamped to [0, 1], back in [0, 1].
+float to_8_bits(float v) { return static_cast<float>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255.0f)) / 255.0f; }
+}  // namespace
+
+ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed, ColoredMnist::Stroke stroke) {
+  if (!(var >= 0.0f)) throw std::runtime_error("make_colored_mnist: the colour variance must be >= 0");
+  ColoredMnist d = empty_like(gray);
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int> any_class(0, 9);
   std::normal_distribution<float> jitter(0.0f, std::sqrt(var));
   for (int i = 0; i < d.count; ++i) {
     d.colours[i] = biased ? d.labels[i] : any_class(rng);
     std::array<float, 3> colour = palette_colour(d.colours[i]);
-    for (float& c : colour) c = static_cast<float>(std::lround(std::clamp(c + jitter(rng), 0.0f, 1.0f) * 255.0f)) / 255.0f;
-    paint(gray.images.data() + static_cast<size_t>(i) * ColoredMnist::kPixels, colour.data(), stroke,
-          d.images.data() + static_cast<size_t>(i) * ColoredMnist::kDim,
-          d.bins.data() + static_cast<size_t>(i) * ColoredMnist::kChannels * ColoredMnist::kBinPixels);
+    for (float& c : colour) c = to_8_bits(c + jitter(rng));
+    paint_image(gray, i, colour.data(), stroke, d);
+  }
+  return d;
+}
+
+ColoredMnist paint_one_colour(const Dataset& gray, const std::array<float, 3>& rgb, ColoredMnist::Stroke stroke) {
+  ColoredMnist d = empty_like(gray);
+  std::array<float, 3> colour = rgb;
+  for (float& c : colour) c = to_8_bits(c);
+  for (int i = 0; i < d.count; ++i) {
+    d.colours[i] = -1;
+    paint_image(gray, i, colour.data(), stroke, d);
   }
   return d;
 }

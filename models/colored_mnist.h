@@ -44,6 +44,11 @@ std::array<float, 3> palette_colour(int digit);
 // Deterministic in seed.
 ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed,
                                 ColoredMnist::Stroke stroke = ColoredMnist::Stroke::kBinary);
+// Paints every digit of `gray` with the one 8-bit colour `rgb` (no jitter; colours[i] = -1: no class's
+// colour), the same way make_colored_mnist paints: a probe of what a model reads into a stroke's colour
+// alone, e.g. achromatic strokes from dark to white.
+ColoredMnist paint_one_colour(const Dataset& gray, const std::array<float, 3>& rgb,
+                              ColoredMnist::Stroke stroke = ColoredMnist::Stroke::kBinary);
 // Relabels, on every stroke pixel of d's 14x14 bin maps (one with any channel labelled), each channel the
 // official mask ignored for being 0 as bin 0, so h is trained on it too; black pixels stay ignored.
 // Without it h never sees that a navy [0,0,128] stroke has R = G = 0, nor makes f forget it.

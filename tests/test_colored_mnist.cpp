@@ -196,3 +196,31 @@ TEST_CASE("colored mnist: label_zero_channels_on_strokes labels a stroke's zero 
   CHECK(black > 0);
   CHECK(relabelled.images == official.images);
 }
+
+TEST_CASE("colored mnist: paint_one_colour paints every stroke one 8-bit colour, background black, no class") {
+  const Dataset gray = gray_digits(20, 5);
+  const ColoredMnist d = paint_one_colour(gray, {0.5f, 0.25f, 1.0f});
+  REQUIRE(d.count == 20);
+  const float want[3] = {128.0f / 255.0f, 64.0f / 255.0f, 1.0f};  // rounded to 8 bits, as the generator does
+  for (int i = 0; i < d.count; ++i) {
+    CHECK(d.labels[i] == gray.labels[i]);
+    CHECK(d.colours[i] == -1);
+    for (int p = 0; p < 784; ++p) {
+      const bool stroke = std::lround(gray.images[static_cast<size_t>(i) * 784 + p] * 255.0f) > 128;
+      for (int c = 0; c < 3; ++c)
+        REQUIRE(d.images[static_cast<size_t>(i) * ColoredMnist::kDim + c * 784 + p] == (stroke ? want[c] : 0.0f));
+    }
+  }
+  // The bins follow the colour where the 14x14 map samples a stroke (pixel (2i+1, 2j+1)): 128 // 32 = 4,
+  // 64 // 32 = 2, 255 -> 7; elsewhere ignored.
+  const int want_bins[3] = {4, 2, 7};
+  for (int i = 0; i < d.count; ++i)
+    for (int q = 0; q < ColoredMnist::kBinPixels; ++q) {
+      const int src = (2 * (q / 14) + 1) * 28 + 2 * (q % 14) + 1;
+      const bool stroke = std::lround(gray.images[static_cast<size_t>(i) * 784 + src] * 255.0f) > 128;
+      for (int c = 0; c < 3; ++c)
+        REQUIRE(d.bins[(static_cast<size_t>(i) * 3 + c) * ColoredMnist::kBinPixels + q] ==
+                (stroke ? want_bins[c] : ColoredMnist::kIgnore));
+    }
+  CHECK_THROWS(paint_one_colour(Dataset{}, {0.0f, 0.0f, 0.0f}));
+}

@@ -31,6 +31,7 @@
 #include "engine/run/lr_schedule.h"
 #include "engine/run/step_loop.h"
 #include "engine/safetensors.h"
+#include "experiments/lntl/lntl_study.h"
 #include "models/cvae.h"
 #include "models/judge.h"
 #include "tests/blob_digits.h"
@@ -466,6 +467,19 @@ TEST_CASE("lntl --reuse-baseline: the reused baseline brings its per-epoch accur
   std::vector<std::string> args = {"--device", "cpu", "--data", blob_mnist(t), "--out", out, "--train-images", "256",
                                    "--batch", "64", "--epochs", "2", "--lntl-epochs", "1", "--var", "0.035"};
   REQUIRE(run(built("lntl"), args, t / "first.log") == 0);
+  // Each phase's gray probe: every test digit once per gray level, each level's counts per digit.
+  for (const std::string phase : {"baseline", "lntl"}) {
+    const auto cells = csv_rows(out + "/var_0.035/accuracy_by_gray_" + phase + ".csv");
+    REQUIRE(cells.size() == 10 * std::size(kGrayLevels));
+    std::map<std::string, double> images_per_level;
+    for (const auto& c : cells) {
+      images_per_level[c.at(1)] += std::stod(c.at(2));
+      CHECK(std::stod(c.at(3)) <= std::stod(c.at(2)));
+    }
+    REQUIRE(images_per_level.size() == std::size(kGrayLevels));
+    for (const auto& [level, images] : images_per_level) CHECK(images == images_per_level.begin()->second);
+    CHECK(std::filesystem::exists(out + "/var_0.035/accuracy_by_gray_" + phase + ".png"));
+  }
   std::map<std::string, std::string> meta;
   load_safetensors(out + "/var_0.035/baseline.safetensors", &meta);
   std::vector<std::string> logged;  // the baseline rows' test_accuracy, as percentages with 4 decimals

@@ -59,6 +59,8 @@ int run(LntlOptions o, Driver& d) {
       scores[k] = evaluate_lntl(be, nets, test, dir + "/confusion_" + ph.name + ".png",
                                 (ph.adversarial ? "LNTL" : "baseline") + std::string(" var ") + var_text(var),
                                 dir + "/accuracy_by_colour_" + ph.name + ".png");
+      write_gray_probe(be, nets, test_gray, stroke, dir + "/accuracy_by_gray_" + ph.name + ".png",
+                       (ph.adversarial ? "LNTL" : "baseline") + std::string(" var ") + var_text(var));
       results.row(var_text(var), ph.name, scores[k].accuracy, scores[k].colour_agreement, ph.epochs, o.train_images,
                   seconds);
       std::fprintf(stderr, "%s var %s: unbiased test accuracy %.2f %% (prediction = colour's class: %.2f %%), %.0f s%s\n",

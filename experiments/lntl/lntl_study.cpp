@@ -1,8 +1,10 @@
 #include "experiments/lntl/lntl_study.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -125,6 +127,37 @@ LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& t
     write_heatmap(colour_png, by_colour);
   }
   return s;
+}
+
+void write_gray_probe(const Backend& be, LntlNets& nets, const Dataset& test_gray, ColoredMnist::Stroke stroke,
+                      const std::string& png, const std::string& title) {
+  constexpr int kLevels = static_cast<int>(std::size(kGrayLevels));
+  Heatmap map;
+  map.rows = 10;
+  map.cols = kLevels;
+  map.values.assign(10 * kLevels, 0.0f);
+  CsvLog cells(png.substr(0, png.rfind('.')) + ".csv", "digit,level,images,correct");
+  std::vector<float> images(10), correct(10);
+  for (int l = 0; l < kLevels; ++l) {
+    const float v = static_cast<float>(kGrayLevels[l]) / 255.0f;
+    const ColoredMnist probe = paint_one_colour(test_gray, {v, v, v}, stroke);
+    const std::vector<int> pred = predict_digits(be, nets, probe);
+    std::fill(images.begin(), images.end(), 0.0f);
+    std::fill(correct.begin(), correct.end(), 0.0f);
+    for (int i = 0; i < probe.count; ++i) {
+      images[probe.labels[i]] += 1.0f;
+      correct[probe.labels[i]] += pred[i] == probe.labels[i];
+    }
+    for (int digit = 0; digit < 10; ++digit) {
+      cells.row(digit, kGrayLevels[l], images[digit], correct[digit]);
+      if (images[digit] > 0) map.values[digit * kLevels + l] = std::round(100.0f * correct[digit] / images[digit]);
+    }
+    map.col_labels.push_back(std::to_string(kGrayLevels[l]));
+  }
+  map.title = title + ": gray strokes";  // longer titles overflow the 8-column map
+  map.xlabel = "stroke gray (8-bit); cells: % right";
+  map.ylabel = "true digit";
+  write_heatmap(png, map);
 }
 
 namespace {

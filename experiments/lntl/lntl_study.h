@@ -43,6 +43,15 @@ struct LntlScore {
 LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& test, const std::string& png = "",
                         const std::string& title = "", const std::string& colour_png = "");
 
+// The gray probe: every test digit painted one achromatic level at a time (kGrayLevels, dark to white,
+// no jitter); writes the accuracy (%) of each true digit x level to png and its counts to the same name
+// with .csv (digit,level,images,correct). A net that reads shapes reads every level alike; one that ties
+// a digit to its training colour's brightness (the substitute palette paints 7s navy, 8s and 9s nearly
+// white) fails that digit at the levels its colour is not.
+inline constexpr int kGrayLevels[] = {32, 64, 96, 128, 160, 192, 224, 255};
+void write_gray_probe(const Backend& be, LntlNets& nets, const Dataset& test_gray, ColoredMnist::Stroke stroke,
+                      const std::string& png, const std::string& title);
+
 struct LntlPhase {
   std::string name;  // "baseline" or "lntl"
   int epochs;
