@@ -236,5 +236,7 @@ for r in sorted(runs, key=lambda r: (r["var"], r["seed"])):
     figure(r, "learning_curves", "learning curves")
     figure(r, "accuracy_by_colour_baseline", "accuracy per true digit x painted colour, baseline")
     figure(r, "accuracy_by_colour_lntl", "accuracy per true digit x painted colour, LNTL final")
+    figure(r, "accuracy_by_gray_baseline", "accuracy per true digit x stroke gray level, baseline")
+    figure(r, "accuracy_by_gray_lntl", "accuracy per true digit x stroke gray level, LNTL final")
 EOF
 echo "wrote $report"
