@@ -155,7 +155,7 @@ void write_gray_probe(const Backend& be, LntlNets& nets, const Dataset& test_gra
     map.col_labels.push_back(std::to_string(kGrayLevels[l]));
   }
   map.title = title + ": gray strokes";  // longer titles overflow the 8-column map
-  map.xlabel = "stroke gray (8-bit); cells: % right";
+  map.xlabel = "stroke gray (8-bit), cells: % right";  // the font has no semicolon
   map.ylabel = "true digit";
   write_heatmap(png, map);
 }
