@@ -215,6 +215,7 @@ for r in with_curves[:1]:
     figure(r, "learning_curves", "learning curves")
     figure(r, "confusion_baseline", "confusion, baseline")
     figure(r, "confusion_lntl", "confusion, LNTL final")
+    figure(r, "accuracy_by_gray_lntl", "gray probe (accuracy per true digit x stroke gray level), LNTL final")
 print("<!-- summary:end -->\n")
 print("## Every run\n")
 print("A run whose folder is not on this machine (an earlier session's) counts through the record.json that "
