@@ -187,7 +187,7 @@ print(f"Written by `bash tools/lntl_sweep.sh --config {config}` {written} from {
       f"own commit is in the table of every run below) on {machine}. Every run is `lntl --config {config} --var V "
       f"--seed S` (engine threads: the table of every run): {r.get('train-images')} training images, baseline {r.get('epochs')} epochs at lr "
       f"{r.get('lr')}, LNTL {r.get('lntl-epochs')} epochs at lr {r.get('lntl-lr')} (x{r.get('lr-gamma')} every "
-      f"{r.get('lr-step')} epochs), lambda {r.get('lambda')}, mu {r.get('mu')}. Unbiased test accuracy in %; the "
+      f"{r.get('lr-step')} epochs), lambda {r.get('lambda')}, mu {r.get('mu')}, h's mask {r.get('h-mask')}. Unbiased test accuracy in %; the "
       "paper's numbers are the official README's (100 + 100 epochs, its unpublished palette; ours use the substitute "
       "palette of DESIGN.md). Where a variance has several seeds: mean ± sample sd. \"best epoch\" is the highest "
       "per-epoch test accuracy, shown for the curve's shape only (picking it would select on the test set); the "
