@@ -73,7 +73,8 @@ int run(LntlOptions o, Driver& d) {
     std::fflush(stdout);
   }
   std::printf("\nwrote %s/results.csv, %s/train_log.csv and per variance: samples_{train,test}.png, "
-              "confusion_{baseline,lntl}.png, learning_curves.png, {baseline,lntl}.safetensors\n",
+              "confusion_{baseline,lntl}.png, accuracy_by_{colour,gray}_{baseline,lntl}.{png,csv}, learning_curves.png, "
+              "{baseline,lntl}.safetensors\n",
               d.out().c_str(), d.out().c_str());
   return 0;
 }
