@@ -56,11 +56,10 @@ int run(LntlOptions o, Driver& d) {
         return interrupted_exit_code();
       // An LNTL checkpoint on disk started from the baseline as it was before this run trained it: stale.
       if (!reused) phases[1].resumable = false;
-      scores[k] = evaluate_lntl(be, nets, test, dir + "/confusion_" + ph.name + ".png",
-                                (ph.adversarial ? "LNTL" : "baseline") + std::string(" var ") + var_text(var),
+      const std::string title = (ph.adversarial ? "LNTL" : "baseline") + std::string(" var ") + var_text(var);
+      scores[k] = evaluate_lntl(be, nets, test, dir + "/confusion_" + ph.name + ".png", title,
                                 dir + "/accuracy_by_colour_" + ph.name + ".png");
-      write_gray_probe(be, nets, test_gray, stroke, dir + "/accuracy_by_gray_" + ph.name + ".png",
-                       (ph.adversarial ? "LNTL" : "baseline") + std::string(" var ") + var_text(var));
+      write_gray_probe(be, nets, test_gray, stroke, dir + "/accuracy_by_gray_" + ph.name + ".png", title);
       results.row(var_text(var), ph.name, scores[k].accuracy, scores[k].colour_agreement, ph.epochs, o.train_images,
                   seconds);
       std::fprintf(stderr, "%s var %s: unbiased test accuracy %.2f %% (prediction = colour's class: %.2f %%), %.0f s%s\n",

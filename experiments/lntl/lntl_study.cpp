@@ -86,80 +86,6 @@ void write_samples(const std::string& path, const ColoredMnist& d) {
   write_image_grid(path, grid.data(), n, 3, ColoredMnist::kSide, ColoredMnist::kSide, 10, 2, 2);
 }
 
-LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& test, const std::string& png,
-                        const std::string& title, const std::string& colour_png) {
-  const std::vector<int> pred = predict_digits(be, nets, test);
-  Heatmap h, by_colour;
-  h.rows = h.cols = by_colour.rows = by_colour.cols = 10;
-  h.values.assign(100, 0.0f);
-  std::vector<float> painted(100, 0.0f), correct(100, 0.0f);  // per true digit x painted colour
-  LntlScore s;
-  for (int i = 0; i < test.count; ++i) {
-    const int cell = test.labels[i] * 10 + test.colours[i];
-    const bool right = pred[i] == test.labels[i];
-    h.values[test.labels[i] * 10 + pred[i]] += 1.0f;
-    painted[cell] += 1.0f;
-    correct[cell] += right;
-    s.accuracy += right;
-    s.colour_agreement += pred[i] == test.colours[i];
-  }
-  s.accuracy /= test.count;
-  s.colour_agreement /= test.count;
-  char t[160];
-  std::snprintf(t, sizeof t, "%s: accuracy %.2f %%", title.c_str(), 100.0 * s.accuracy);
-  if (!png.empty()) {
-    h.title = t;
-    h.xlabel = "predicted digit";
-    h.ylabel = "true digit";
-    write_heatmap(png, h);
-  }
-  if (!colour_png.empty()) {
-    // The counts behind the map, for exact shares (the map rounds): colour_png with .csv for .png.
-    CsvLog cells(colour_png.substr(0, colour_png.rfind('.')) + ".csv", "digit,colour,images,correct");
-    by_colour.values.assign(100, 0.0f);
-    for (int c = 0; c < 100; ++c) {
-      cells.row(c / 10, c % 10, painted[c], correct[c]);
-      if (painted[c] > 0) by_colour.values[c] = std::round(100.0f * correct[c] / painted[c]);
-    }
-    by_colour.title = title + ": accuracy (%) per cell";
-    by_colour.xlabel = "painted colour (its class)";
-    by_colour.ylabel = "true digit";
-    write_heatmap(colour_png, by_colour);
-  }
-  return s;
-}
-
-void write_gray_probe(const Backend& be, LntlNets& nets, const Dataset& test_gray, ColoredMnist::Stroke stroke,
-                      const std::string& png, const std::string& title) {
-  constexpr int kLevels = static_cast<int>(std::size(kGrayLevels));
-  Heatmap map;
-  map.rows = 10;
-  map.cols = kLevels;
-  map.values.assign(10 * kLevels, 0.0f);
-  CsvLog cells(png.substr(0, png.rfind('.')) + ".csv", "digit,level,images,correct");
-  std::vector<float> images(10), correct(10);
-  for (int l = 0; l < kLevels; ++l) {
-    const float v = static_cast<float>(kGrayLevels[l]) / 255.0f;
-    const ColoredMnist probe = paint_one_colour(test_gray, {v, v, v}, stroke);
-    const std::vector<int> pred = predict_digits(be, nets, probe);
-    std::fill(images.begin(), images.end(), 0.0f);
-    std::fill(correct.begin(), correct.end(), 0.0f);
-    for (int i = 0; i < probe.count; ++i) {
-      images[probe.labels[i]] += 1.0f;
-      correct[probe.labels[i]] += pred[i] == probe.labels[i];
-    }
-    for (int digit = 0; digit < 10; ++digit) {
-      cells.row(digit, kGrayLevels[l], images[digit], correct[digit]);
-      if (images[digit] > 0) map.values[digit * kLevels + l] = std::round(100.0f * correct[digit] / images[digit]);
-    }
-    map.col_labels.push_back(std::to_string(kGrayLevels[l]));
-  }
-  map.title = title + ": gray strokes";  // longer titles overflow the 8-column map
-  map.xlabel = "stroke gray (8-bit), cells: % right";  // the font has no semicolon
-  map.ylabel = "true digit";
-  write_heatmap(png, map);
-}
-
 namespace {
 
 // The per-epoch unbiased accuracies (%) a checkpoint records, so a reused baseline still has its curve.
@@ -269,7 +195,82 @@ PhaseStart resume_phase(const Backend& be, LntlNets& nets, LntlTrainer& trainer,
   return from;
 }
 
+// The accuracy (%) of each true digit (row) x column cell as a heatmap at png (map brings its titles and
+// column labels), and the counts behind it, which the map rounds, beside it with .csv for .png:
+// digit,<column>,images,correct, one row per cell, digit-major. images and correct: 10 x columns.size().
+void write_digit_accuracy_map(const std::string& png, const std::string& column, const std::vector<int>& columns,
+                              const std::vector<float>& images, const std::vector<float>& correct, Heatmap map) {
+  const int cols = static_cast<int>(columns.size());
+  CsvLog cells(png.substr(0, png.rfind('.')) + ".csv", "digit," + column + ",images,correct");
+  map.rows = 10;
+  map.cols = cols;
+  map.values.assign(10 * cols, 0.0f);
+  for (int c = 0; c < 10 * cols; ++c) {
+    cells.row(c / cols, columns[c % cols], images[c], correct[c]);
+    if (images[c] > 0) map.values[c] = std::round(100.0f * correct[c] / images[c]);
+  }
+  map.ylabel = "true digit";
+  write_heatmap(png, map);
+}
+
 }  // namespace
+
+LntlScore evaluate_lntl(const Backend& be, LntlNets& nets, const ColoredMnist& test, const std::string& png,
+                        const std::string& title, const std::string& colour_png) {
+  const std::vector<int> pred = predict_digits(be, nets, test);
+  Heatmap h;
+  h.rows = h.cols = 10;
+  h.values.assign(100, 0.0f);
+  std::vector<float> painted(100, 0.0f), correct(100, 0.0f);  // per true digit x painted colour
+  LntlScore s;
+  for (int i = 0; i < test.count; ++i) {
+    const int cell = test.labels[i] * 10 + test.colours[i];
+    const bool right = pred[i] == test.labels[i];
+    h.values[test.labels[i] * 10 + pred[i]] += 1.0f;
+    painted[cell] += 1.0f;
+    correct[cell] += right;
+    s.accuracy += right;
+    s.colour_agreement += pred[i] == test.colours[i];
+  }
+  s.accuracy /= test.count;
+  s.colour_agreement /= test.count;
+  char t[160];
+  std::snprintf(t, sizeof t, "%s: accuracy %.2f %%", title.c_str(), 100.0 * s.accuracy);
+  if (!png.empty()) {
+    h.title = t;
+    h.xlabel = "predicted digit";
+    h.ylabel = "true digit";
+    write_heatmap(png, h);
+  }
+  if (!colour_png.empty()) {
+    Heatmap by_colour;
+    by_colour.title = title + ": accuracy (%) per cell";
+    by_colour.xlabel = "painted colour (its class)";
+    write_digit_accuracy_map(colour_png, "colour", {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, painted, correct, by_colour);
+  }
+  return s;
+}
+
+void write_gray_probe(const Backend& be, LntlNets& nets, const Dataset& test_gray, ColoredMnist::Stroke stroke,
+                      const std::string& png, const std::string& title) {
+  constexpr int kLevels = static_cast<int>(std::size(kGrayLevels));
+  const std::vector<int> levels(std::begin(kGrayLevels), std::end(kGrayLevels));
+  std::vector<float> images(10 * kLevels, 0.0f), correct(10 * kLevels, 0.0f);  // per true digit x level
+  Heatmap map;
+  for (int l = 0; l < kLevels; ++l) {
+    const float v = static_cast<float>(levels[l]) / 255.0f;
+    const ColoredMnist probe = paint_one_colour(test_gray, {v, v, v}, stroke);
+    const std::vector<int> pred = predict_digits(be, nets, probe);
+    for (int i = 0; i < probe.count; ++i) {
+      images[probe.labels[i] * kLevels + l] += 1.0f;
+      correct[probe.labels[i] * kLevels + l] += pred[i] == probe.labels[i];
+    }
+    map.col_labels.push_back(std::to_string(levels[l]));
+  }
+  map.title = title + ": gray strokes";  // longer titles overflow the 8-column map
+  map.xlabel = "stroke gray (8-bit), cells: % right";  // the font has no semicolon
+  write_digit_accuracy_map(png, "level", levels, images, correct, map);
+}
 
 bool train_lntl_phase(Backend& be, LntlNets& nets, LntlTrainer& trainer, const ColoredMnist& test,
                       const LntlPhase& ph, const LntlOptions& o, const std::string& dir, float var, CsvLog& log,
