@@ -8,9 +8,18 @@
 
 namespace {
 
-constexpr float kPalette[10][3] = {{60, 180, 75},  {255, 255, 25}, {0, 130, 200},  {245, 130, 48},
+constexpr Palette kSubstitute = {{{60, 180, 75},  {255, 255, 25}, {0, 130, 200},  {245, 130, 48},
                                    {70, 240, 240}, {240, 50, 230}, {230, 25, 75},  {0, 0, 128},
-                                   {220, 190, 255}, {255, 250, 200}};
+                                   {220, 190, 255}, {255, 250, 200}}};
+// The official data's palette, estimated: the mean stroke colour of the first five training images of each
+// class of the official mnist_10color_jitter_var_0.030.npy, read exactly off the per-class sample figures of
+// a public reimplementation's notebook (dizzydroid/learning-not-to-learn, notebooks/01_data_exploration_and_
+// visualization.ipynb; each figure's PNG checksum verified). Within-class sd 33.5 per channel (120 df), so
+// each entry is good to about +-15. Unlike the substitute it is not ten distinct colours: 1 and 3 are one
+// blue (14 apart), 2, 4 and 8 three yellows (32-65 apart).
+constexpr Palette kEstimated = {{{216, 24, 55},   {27, 135, 167}, {235, 191, 67},  {34, 124, 171},
+                                  {224, 169, 47},  {148, 59, 162}, {69, 212, 208},  {225, 187, 180},
+                                  {197, 223, 69},  {116, 15, 34}}};
 
 // The colour bin of a channel value in [0, 1]: its 8-bit value // 32 (255 -> 7, so 8 bins); kIgnore
 // where the 8-bit value is 0, as the official loader masks it.
@@ -38,9 +47,16 @@ void paint(const float* gray, const float* colour, ColoredMnist::Stroke stroke, 
 
 }  // namespace
 
-std::array<float, 3> palette_colour(int digit) {
+const Palette& parse_palette(const std::string& name) {
+  if (name == "substitute") return kSubstitute;
+  if (name == "estimated") return kEstimated;
+  throw std::runtime_error("--palette: expected substitute or estimated, got '" + name + "'");
+}
+
+std::array<float, 3> palette_colour(int digit, const Palette& palette) {
   if (digit < 0 || digit > 9) throw std::out_of_range("palette_colour: digit out of range");
-  return {kPalette[digit][0] / 255.0f, kPalette[digit][1] / 255.0f, kPalette[digit][2] / 255.0f};
+  const std::array<int, 3>& c = palette[digit];
+  return {c[0] / 255.0f, c[1] / 255.0f, c[2] / 255.0f};
 }
 
 void label_zero_channels_on_strokes(ColoredMnist& d) {
@@ -83,7 +99,8 @@ void paint_image(const Dataset& gray, int i, const float* colour, ColoredMnist::
 float to_8_bits(float v) { return static_cast<float>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255.0f)) / 255.0f; }
 }  // namespace
 
-ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed, ColoredMnist::Stroke stroke) {
+ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed, ColoredMnist::Stroke stroke,
+                                const Palette& palette) {
   if (!(var >= 0.0f)) throw std::runtime_error("make_colored_mnist: the colour variance must be >= 0");
   ColoredMnist d = empty_like(gray);
   std::mt19937_64 rng(seed);
@@ -91,7 +108,7 @@ ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uin
   std::normal_distribution<float> jitter(0.0f, std::sqrt(var));
   for (int i = 0; i < d.count; ++i) {
     d.colours[i] = biased ? d.labels[i] : any_class(rng);
-    std::array<float, 3> colour = palette_colour(d.colours[i]);
+    std::array<float, 3> colour = palette_colour(d.colours[i], palette);
     for (float& c : colour) c = to_8_bits(c + jitter(rng));
     paint_image(gray, i, colour.data(), stroke, d);
   }

@@ -33,9 +33,14 @@ struct ColoredMnist {
 // The number of bin labels that are not kIgnore, one count per colour channel.
 using ColourBinCounts = std::array<int, ColoredMnist::kChannels>;
 
-// The 10 mean colours (RGB in [0, 1]) of DESIGN.md s. 8: the official palette is unpublished; this is
-// the common substitute.
-std::array<float, 3> palette_colour(int digit);
+// The 10 mean colours, one per class, 8-bit RGB.
+using Palette = std::array<std::array<int, 3>, 10>;
+// "substitute": DESIGN.md s. 8's (the official palette is unpublished; this is the common substitute), the
+// default; "estimated": the official data's palette as measured from its published sample images (see the
+// table's comment). Throws a one-line --palette error for any other name.
+const Palette& parse_palette(const std::string& name);
+// Digit's mean colour in [0, 1].
+std::array<float, 3> palette_colour(int digit, const Palette& palette = parse_palette("substitute"));
 
 // Paints the gray digits of `gray` (28 x 28 each). biased = true: image i takes its label's colour
 // (the training set); false: a uniformly random class's colour (the test set). The colour is the mean
@@ -43,7 +48,8 @@ std::array<float, 3> palette_colour(int digit);
 // 8 bits. kBinary: pixel = colour where gray > 128/255, else black; kGray: pixel = gray x colour.
 // Deterministic in seed.
 ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed,
-                                ColoredMnist::Stroke stroke = ColoredMnist::Stroke::kBinary);
+                                ColoredMnist::Stroke stroke = ColoredMnist::Stroke::kBinary,
+                                const Palette& palette = parse_palette("substitute"));
 // Paints every digit of `gray` with the one 8-bit colour `rgb` (no jitter; colours[i] = -1: no class's
 // colour), the same way make_colored_mnist paints: a probe of what a model reads into a stroke's colour
 // alone, e.g. achromatic strokes from dark to white.

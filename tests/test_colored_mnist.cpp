@@ -109,6 +109,19 @@ TEST_CASE("colored mnist: training colours follow the label, with the asked vari
   CHECK(nearest_own > d.count / 2);
 }
 
+TEST_CASE("colored mnist: --palette chooses the classes' mean colours") {
+  const Palette& substitute = parse_palette("substitute");
+  const Palette& estimated = parse_palette("estimated");
+  CHECK(substitute != estimated);
+  CHECK(palette_colour(7)[2] == doctest::Approx(128.0f / 255.0f));  // the default is the substitute (navy 7)
+  CHECK_THROWS_WITH_AS(parse_palette("official"), doctest::Contains("--palette"), std::runtime_error);
+  // At var 0 every training image carries exactly its class's colour of the chosen palette.
+  const Dataset gray = gray_digits(200, 3);
+  const ColoredMnist d = make_colored_mnist(gray, true, 0.0f, 7, ColoredMnist::Stroke::kBinary, estimated);
+  for (int i = 0; i < d.count; ++i)
+    for (int c = 0; c < 3; ++c) CHECK(centre(d, i, c) * 255.0f == doctest::Approx(estimated[d.labels[i]][c]));
+}
+
 TEST_CASE("colored mnist: test colours are independent of the label") {
   const Dataset gray = gray_digits(4000, 6);
   const ColoredMnist d = make_colored_mnist(gray, false, 0.0f, 7);

@@ -96,10 +96,12 @@ for line in open(config):
 lntl_epochs = int(recipe["lntl-epochs"])
 # Switches that change the data or the game count even where the recipe leaves them at lntl's default
 # (the defaults of `lntl --help`; runs recorded before a switch existed ran its default too).
-defaults = {"stroke": "binary", "g-in-colour-step": "false", "h-lr-scale": "1", "h-mask": "channel"}
+defaults = {"stroke": "binary", "palette": "substitute", "g-in-colour-step": "false", "h-lr-scale": "1",
+            "h-mask": "channel"}
 recipe = {**defaults, **recipe}
 compared = [k for k in ("train-images", "epochs", "lntl-epochs", "batch", "lr", "lntl-lr", "lr-step", "lr-gamma",
-                        "momentum", "weight-decay", "lambda", "mu", "h-lr-scale", "h-mask", "stroke", "g-in-colour-step")
+                        "momentum", "weight-decay", "lambda", "mu", "h-lr-scale", "h-mask", "stroke", "palette",
+                        "g-in-colour-step")
             if k in recipe]
 flag = lambda flags, k: flags.get(k, defaults.get(k, ""))
 

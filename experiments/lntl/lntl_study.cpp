@@ -22,6 +22,8 @@ void add_lntl_flags(Cli& cli, LntlOptions& o) {
   cli.add("var", &o.vars, "colour variances to run, a comma list, e.g. 0.02,0.035,0.05 (paper: 0.020..0.050)");
   cli.add("stroke", &o.stroke, "how digits are painted: binary (the official data: gray > 128 takes the colour) or "
           "gray (gray x colour, this project's first generator)");
+  cli.add("palette", &o.palette, "the classes' mean colours: substitute (DESIGN.md's stand-in for the unpublished "
+          "official one) or estimated (the official one as measured from published samples of its data)");
   cli.add("train-images", &o.train_images, "training images used (the first N of MNIST's 60k)", 128, 60000);
   cli.add("epochs", &o.epochs, "baseline epochs (official: 100)", 1, 100000);
   cli.add("lntl-epochs", &o.lntl_epochs, "LNTL epochs from the baseline checkpoint (official: 100)", 1, 100000);
@@ -131,12 +133,21 @@ std::string number_text(double v) {
   return s;
 }
 
+// A checkpoint's metadata; one written before the palette could be chosen was painted with the substitute.
+std::map<std::string, std::string> checkpoint_meta(const std::string& path) {
+  std::map<std::string, std::string> meta;
+  load_safetensors(path, &meta);
+  meta.emplace("palette", "substitute");
+  return meta;
+}
+
 // What a phase's checkpoint must have been trained with for --resume to continue it: the data, and
 // every setting the phase's steps read (--epochs / --lntl-epochs excepted: a phase may be lengthened).
 std::map<std::string, std::string> phase_settings(const LntlPhase& ph, const LntlOptions& o, float var) {
   std::map<std::string, std::string> s = {
       {"phase", ph.name}, {"var", var_text(var)}, {"lr", std::to_string(ph.lr)}, {"seed", std::to_string(o.seed)},
-      {"train_images", std::to_string(o.train_images)}, {"stroke", o.stroke}, {"batch", std::to_string(o.batch)},
+      {"train_images", std::to_string(o.train_images)}, {"stroke", o.stroke}, {"palette", o.palette},
+      {"batch", std::to_string(o.batch)},
       {"lr_step", std::to_string(o.lr_step)}, {"lr_gamma", number_text(o.lr_gamma)},
       {"momentum", number_text(o.momentum)}, {"weight_decay", number_text(o.weight_decay)}};
   if (ph.adversarial) {
@@ -170,8 +181,7 @@ PhaseStart resume_phase(const Backend& be, LntlNets& nets, LntlTrainer& trainer,
                         const LntlPhase& ph, const LntlOptions& o, float var, std::vector<float>& accuracy_per_epoch) {
   PhaseStart from;
   if (!std::filesystem::exists(ckpt)) return from;
-  std::map<std::string, std::string> meta;
-  load_safetensors(ckpt, &meta);
+  std::map<std::string, std::string> meta = checkpoint_meta(ckpt);
   if (!meta.count("data_batches")) {
     std::printf("%s: written before checkpoints could be resumed; the %s phase starts over\n", ckpt.c_str(), ph.name.c_str());
     return from;
@@ -360,11 +370,10 @@ void write_lntl_curves(const std::string& path, const std::string& var, const st
 bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string& path, const LntlOptions& o,
                             std::vector<float>& accuracy_per_epoch, double& seconds) {
   if (!(o.reuse_baseline || o.resume) || !std::filesystem::exists(path)) return false;
-  std::map<std::string, std::string> meta;
-  load_safetensors(path, &meta);
+  std::map<std::string, std::string> meta = checkpoint_meta(path);
   if (meta.count("interrupted") || meta["epochs"] != std::to_string(o.epochs) ||
       meta["train_images"] != std::to_string(o.train_images) || meta["seed"] != std::to_string(o.seed) ||
-      meta["stroke"] != o.stroke)
+      meta["stroke"] != o.stroke || meta["palette"] != o.palette)
     return false;
   nets.load(be, path, false);
   accuracy_per_epoch = meta_accuracies(meta, path);  // empty for checkpoints that predate it
