@@ -72,6 +72,12 @@ void label_zero_channels_on_strokes(ColoredMnist& d) {
   }
 }
 
+Jitter parse_jitter(const std::string& s) {
+  if (s == "clamp") return Jitter::kClamp;
+  if (s == "resample") return Jitter::kResample;
+  throw std::runtime_error("--jitter: expected clamp or resample, got '" + s + "'");
+}
+
 ColoredMnist::Stroke parse_stroke(const std::string& s) {
   if (s == "binary") return ColoredMnist::Stroke::kBinary;
   if (s == "gray") return ColoredMnist::Stroke::kGray;
@@ -99,8 +105,7 @@ void paint_image(const Dataset& gray, int i, const float* colour, ColoredMnist::
 float to_8_bits(float v) { return static_cast<float>(std::lround(std::clamp(v, 0.0f, 1.0f) * 255.0f)) / 255.0f; }
 }  // namespace
 
-ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed, ColoredMnist::Stroke stroke,
-                                const Palette& palette) {
+ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed, const Painting& painting) {
   if (!(var >= 0.0f)) throw std::runtime_error("make_colored_mnist: the colour variance must be >= 0");
   ColoredMnist d = empty_like(gray);
   std::mt19937_64 rng(seed);
@@ -108,9 +113,14 @@ ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uin
   std::normal_distribution<float> jitter(0.0f, std::sqrt(var));
   for (int i = 0; i < d.count; ++i) {
     d.colours[i] = biased ? d.labels[i] : any_class(rng);
-    std::array<float, 3> colour = palette_colour(d.colours[i], palette);
-    for (float& c : colour) c = to_8_bits(c + jitter(rng));
-    paint_image(gray, i, colour.data(), stroke, d);
+    std::array<float, 3> colour = palette_colour(d.colours[i], painting.palette);
+    for (float& c : colour) {
+      float v = c + jitter(rng);
+      if (painting.jitter == Jitter::kResample)
+        while (v < 0.0f || v > 1.0f) v = c + jitter(rng);  // a mean in [0, 1] keeps the odds of a redraw <= 1/2
+      c = to_8_bits(v);
+    }
+    paint_image(gray, i, colour.data(), painting.stroke, d);
   }
   return d;
 }

@@ -42,14 +42,27 @@ const Palette& parse_palette(const std::string& name);
 // Digit's mean colour in [0, 1].
 std::array<float, 3> palette_colour(int digit, const Palette& palette = parse_palette("substitute"));
 
+// How a jittered channel is kept in [0, 1]: kClamp clips it (this project's first generator: a channel
+// whose mean is near 0 or 1 then often comes out exactly 0 or 255); kResample draws it again until it falls
+// inside (a truncated Gaussian). The official data's fifty published colours have no channel at 0 or 255,
+// where clipping would have given about 13 of them (docs/notes/lntl.md).
+enum class Jitter { kClamp, kResample };
+// "clamp" or "resample" -> the jitter; throws a one-line --jitter error for anything else.
+Jitter parse_jitter(const std::string& s);
+
+// How make_colored_mnist paints: the stroke, the classes' mean colours and the jitter's bounds.
+struct Painting {
+  ColoredMnist::Stroke stroke = ColoredMnist::Stroke::kBinary;
+  Palette palette = parse_palette("substitute");
+  Jitter jitter = Jitter::kClamp;
+};
+
 // Paints the gray digits of `gray` (28 x 28 each). biased = true: image i takes its label's colour
 // (the training set); false: a uniformly random class's colour (the test set). The colour is the mean
-// plus N(0, var) per channel (var is the variance, the paper's knob), clamped to [0, 1] and rounded to
-// 8 bits. kBinary: pixel = colour where gray > 128/255, else black; kGray: pixel = gray x colour.
-// Deterministic in seed.
-ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed,
-                                ColoredMnist::Stroke stroke = ColoredMnist::Stroke::kBinary,
-                                const Palette& palette = parse_palette("substitute"));
+// plus N(0, var) per channel (var is the variance, the paper's knob), kept in [0, 1] as painting.jitter
+// says and rounded to 8 bits. kBinary: pixel = colour where gray > 128/255, else black; kGray: pixel =
+// gray x colour. Deterministic in seed.
+ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed, const Painting& painting = {});
 // Paints every digit of `gray` with the one 8-bit colour `rgb` (no jitter; colours[i] = -1: no class's
 // colour), the same way make_colored_mnist paints: a probe of what a model reads into a stroke's colour
 // alone, e.g. achromatic strokes from dark to white.

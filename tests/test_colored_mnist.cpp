@@ -67,7 +67,7 @@ TEST_CASE("colored mnist: binary strokes (the official data) and gray strokes on
   REQUIRE(binary.images.size() == static_cast<size_t>(40) * 3 * 784);
   // Official: a pixel takes the image's whole colour when its 8-bit gray value is above 128, else black.
   check_painting(gray, binary, [](float g, float colour) { return std::lround(g * 255.0f) > 128 ? colour : 0.0f; });
-  const ColoredMnist soft = make_colored_mnist(gray, false, 0.05f, 3, ColoredMnist::Stroke::kGray);
+  const ColoredMnist soft = make_colored_mnist(gray, false, 0.05f, 3, {ColoredMnist::Stroke::kGray});
   check_painting(gray, soft, [](float g, float colour) { return g * colour; });
   CHECK(soft.colours == binary.colours);  // the stroke changes the painting, not the colours drawn
   // Every colour is an 8-bit value, as in the official uint8 images.
@@ -117,9 +117,32 @@ TEST_CASE("colored mnist: --palette chooses the classes' mean colours") {
   CHECK_THROWS_WITH_AS(parse_palette("official"), doctest::Contains("--palette"), std::runtime_error);
   // At var 0 every training image carries exactly its class's colour of the chosen palette.
   const Dataset gray = gray_digits(200, 3);
-  const ColoredMnist d = make_colored_mnist(gray, true, 0.0f, 7, ColoredMnist::Stroke::kBinary, estimated);
+  const ColoredMnist d = make_colored_mnist(gray, true, 0.0f, 7, {ColoredMnist::Stroke::kBinary, estimated});
   for (int i = 0; i < d.count; ++i)
     for (int c = 0; c < 3; ++c) CHECK(centre(d, i, c) * 255.0f == doctest::Approx(estimated[d.labels[i]][c]));
+}
+
+TEST_CASE("colored mnist: --jitter resample keeps channels off the clamps, a truncated Gaussian") {
+  const Dataset gray = gray_digits(3000, 8);
+  const float var = 0.02f;
+  const ColoredMnist clamped = make_colored_mnist(gray, true, var, 4);
+  const ColoredMnist resampled = make_colored_mnist(gray, true, var, 4, {ColoredMnist::Stroke::kBinary,
+                                                                          parse_palette("substitute"), Jitter::kResample});
+  // The substitute's class 7 is navy [0, 0, 128]: clamped, its red channel is 0 about half the time;
+  // resampled it is |N(0, var)|, a half-normal of mean sqrt(2 var / pi), and 0 only when it rounds there.
+  int sevens = 0, zero_clamped = 0, zero_resampled = 0;
+  double red = 0.0;
+  for (int i = 0; i < gray.count; ++i) {
+    if (gray.labels[i] != 7) continue;
+    ++sevens;
+    zero_clamped += centre(clamped, i, 0) == 0.0f;
+    zero_resampled += centre(resampled, i, 0) == 0.0f;
+    red += centre(resampled, i, 0);
+  }
+  CHECK(zero_clamped > sevens * 2 / 5);
+  CHECK(zero_resampled < sevens / 50);
+  CHECK(red / sevens == doctest::Approx(std::sqrt(2.0 * var / 3.14159265)).epsilon(0.1));
+  CHECK_THROWS_WITH_AS(parse_jitter("clip"), doctest::Contains("--jitter"), std::runtime_error);
 }
 
 TEST_CASE("colored mnist: test colours are independent of the label") {

@@ -68,7 +68,7 @@ TEST_CASE("gpu one LNTL step of f, g and h matches the CPU") {
   gray.images = rand_vec(rng, static_cast<size_t>(n) * 784, -0.5f, 1.0f);
   for (float& v : gray.images) v = std::max(v, 0.0f);  // about a third black
   for (int i = 0; i < n; ++i) gray.labels.push_back(i % 10);
-  const ColoredMnist d = make_colored_mnist(gray, true, 0.03f, 2, ColoredMnist::Stroke::kGray);
+  const ColoredMnist d = make_colored_mnist(gray, true, 0.03f, 2, {ColoredMnist::Stroke::kGray});
   std::vector<int> idx = {0, 1, 2, 3, 4, 5}, labels(n), bins(static_cast<size_t>(n) * 3 * 196);
   Vec x(static_cast<size_t>(n) * ColoredMnist::kDim);
   const ColourBinCounts valid = gather_batch(d, idx.data(), n, x.data(), labels.data(), bins.data());

@@ -48,7 +48,7 @@ TinyBatch tiny_batch(int n) {
   for (int i = 0; i < n * 784; i += 3) gray.images[i] = 0.0f;  // some black pixels to ignore
   for (int i = 0; i < n; ++i) gray.labels.push_back((3 * i + 4) % 10);
   // Gray strokes keep the noise (binary strokes would give flat regions and max-pool ties).
-  const ColoredMnist d = make_colored_mnist(gray, true, 0.03f, 5, ColoredMnist::Stroke::kGray);
+  const ColoredMnist d = make_colored_mnist(gray, true, 0.03f, 5, {ColoredMnist::Stroke::kGray});
   TinyBatch b;
   b.x.resize(static_cast<size_t>(n) * ColoredMnist::kDim);
   b.labels.resize(n);

@@ -96,12 +96,12 @@ for line in open(config):
 lntl_epochs = int(recipe["lntl-epochs"])
 # Switches that change the data or the game count even where the recipe leaves them at lntl's default
 # (the defaults of `lntl --help`; runs recorded before a switch existed ran its default too).
-defaults = {"stroke": "binary", "palette": "substitute", "g-in-colour-step": "false", "h-lr-scale": "1",
-            "h-mask": "channel"}
+defaults = {"stroke": "binary", "palette": "substitute", "jitter": "clamp", "g-in-colour-step": "false",
+            "h-lr-scale": "1", "h-mask": "channel"}
 recipe = {**defaults, **recipe}
 compared = [k for k in ("train-images", "epochs", "lntl-epochs", "batch", "lr", "lntl-lr", "lr-step", "lr-gamma",
                         "momentum", "weight-decay", "lambda", "mu", "h-lr-scale", "h-mask", "stroke", "palette",
-                        "g-in-colour-step")
+                        "jitter", "g-in-colour-step")
             if k in recipe]
 flag = lambda flags, k: flags.get(k, defaults.get(k, ""))
 
@@ -190,8 +190,11 @@ print(f"Written by `bash tools/lntl_sweep.sh --config {config}` {written} from {
       f"--seed S` (engine threads: the table of every run): {r.get('train-images')} training images, baseline {r.get('epochs')} epochs at lr "
       f"{r.get('lr')}, LNTL {r.get('lntl-epochs')} epochs at lr {r.get('lntl-lr')} (x{r.get('lr-gamma')} every "
       f"{r.get('lr-step')} epochs), lambda {r.get('lambda')}, mu {r.get('mu')}, h's mask {r.get('h-mask')}. Unbiased test accuracy in %; the "
-      "paper's numbers are the official README's (100 + 100 epochs, its unpublished palette; ours use the substitute "
-      "palette of DESIGN.md). Where a variance has several seeds: mean ± sample sd. \"best epoch\" is the highest "
+      "paper's numbers are the official README's (100 + 100 epochs, its own palette); ours use "
+      + ("the substitute palette of DESIGN.md" if r["palette"] == "substitute" else
+         "the official palette as estimated from published samples (`--palette estimated`)")
+      + (", jitter resampled into [0, 1] (`--jitter resample`)" if r["jitter"] == "resample" else "")
+      + ". Where a variance has several seeds: mean ± sample sd. \"best epoch\" is the highest "
       "per-epoch test accuracy, shown for the curve's shape only (picking it would select on the test set); the "
       "final one is the result.\n")
 print("| var | paper: baseline | ours: baseline | paper: LNTL | ours: LNTL final | ours: LNTL best epoch | seeds |")

@@ -14,8 +14,7 @@ namespace {
 
 int run(LntlOptions o, Driver& d) {
   const std::vector<float> vars = parse_vars(o.vars);
-  const ColoredMnist::Stroke stroke = parse_stroke(o.stroke);
-  const Palette& palette = parse_palette(o.palette);
+  const Painting painting = {parse_stroke(o.stroke), parse_palette(o.palette), parse_jitter(o.jitter)};
   if (o.h_mask != "channel" && o.h_mask != "pixel")
     throw std::runtime_error("--h-mask: expected channel or pixel, got '" + o.h_mask + "'");
   o.seed = d.flags().seed;
@@ -24,9 +23,9 @@ int run(LntlOptions o, Driver& d) {
   const Dataset test_gray = load_mnist_split(d.flags().data, false);
   CsvLog results(d.out_path("results.csv"), "var,method,test_accuracy,colour_agreement,epochs,train_images,seconds");
   CsvLog log(d.out_path("train_log.csv"), kLntlLogHeader);
-  std::printf("lntl: %s strokes, %s palette, %d training images, batch %d, baseline %d epochs (lr %g), LNTL %d epochs (lr %g), lr x%g every "
+  std::printf("lntl: %s strokes, %s palette, %s jitter, %d training images, batch %d, baseline %d epochs (lr %g), LNTL %d epochs (lr %g), lr x%g every "
               "%d epochs, lambda %g, mu %g, h's lr x%g, h's mask %s%s, seed %lld on %s\n",
-              o.stroke.c_str(), o.palette.c_str(), o.train_images, o.batch, o.epochs, o.lr, o.lntl_epochs, o.lntl_lr, o.lr_gamma, o.lr_step,
+              o.stroke.c_str(), o.palette.c_str(), o.jitter.c_str(), o.train_images, o.batch, o.epochs, o.lr, o.lntl_epochs, o.lntl_lr, o.lr_gamma, o.lr_step,
               o.game.lambda, o.game.mu, o.game.h_lr_scale, o.h_mask.c_str(), o.game.g_in_colour_step ? ", g steps in the colour step too" : "",
               static_cast<long long>(o.seed),
               be.name());
@@ -36,9 +35,9 @@ int run(LntlOptions o, Driver& d) {
     const std::string dir = d.out_path("var_" + var_text(var));
     std::filesystem::create_directories(dir);
     const uint64_t seed = static_cast<uint64_t>(o.seed);
-    ColoredMnist train = make_colored_mnist(train_gray, true, var, seed, stroke, palette);
+    ColoredMnist train = make_colored_mnist(train_gray, true, var, seed, painting);
     if (o.h_mask == "pixel") label_zero_channels_on_strokes(train);
-    const ColoredMnist test = make_colored_mnist(test_gray, false, var, seed + 1, stroke, palette);
+    const ColoredMnist test = make_colored_mnist(test_gray, false, var, seed + 1, painting);
     write_samples(dir + "/samples_train.png", train);
     write_samples(dir + "/samples_test.png", test);
     LntlTrainer trainer(be, train, o.batch, seed);
@@ -60,7 +59,7 @@ int run(LntlOptions o, Driver& d) {
       const std::string title = (ph.adversarial ? "LNTL" : "baseline") + std::string(" var ") + var_text(var);
       scores[k] = evaluate_lntl(be, nets, test, dir + "/confusion_" + ph.name + ".png", title,
                                 dir + "/accuracy_by_colour_" + ph.name + ".png");
-      write_gray_probe(be, nets, test_gray, stroke, dir + "/accuracy_by_gray_" + ph.name + ".png", title);
+      write_gray_probe(be, nets, test_gray, painting.stroke, dir + "/accuracy_by_gray_" + ph.name + ".png", title);
       results.row(var_text(var), ph.name, scores[k].accuracy, scores[k].colour_agreement, ph.epochs, o.train_images,
                   seconds);
       std::fprintf(stderr, "%s var %s: unbiased test accuracy %.2f %% (prediction = colour's class: %.2f %%), %.0f s%s\n",

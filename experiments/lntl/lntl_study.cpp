@@ -24,6 +24,8 @@ void add_lntl_flags(Cli& cli, LntlOptions& o) {
           "gray (gray x colour, this project's first generator)");
   cli.add("palette", &o.palette, "the classes' mean colours: substitute (DESIGN.md's stand-in for the unpublished "
           "official one) or estimated (the official one as measured from published samples of its data)");
+  cli.add("jitter", &o.jitter, "how a jittered colour channel stays in [0, 1]: clamp (clip it) or resample (draw it "
+          "again until inside, a truncated Gaussian: the official data has no channel at 0 or 255)");
   cli.add("train-images", &o.train_images, "training images used (the first N of MNIST's 60k)", 128, 60000);
   cli.add("epochs", &o.epochs, "baseline epochs (official: 100)", 1, 100000);
   cli.add("lntl-epochs", &o.lntl_epochs, "LNTL epochs from the baseline checkpoint (official: 100)", 1, 100000);
@@ -133,11 +135,13 @@ std::string number_text(double v) {
   return s;
 }
 
-// A checkpoint's metadata; one written before the palette could be chosen was painted with the substitute.
+// A checkpoint's metadata; one written before the palette and the jitter could be chosen was painted with
+// the substitute palette and clamped jitter.
 std::map<std::string, std::string> checkpoint_meta(const std::string& path) {
   std::map<std::string, std::string> meta;
   load_safetensors(path, &meta);
   meta.emplace("palette", "substitute");
+  meta.emplace("jitter", "clamp");
   return meta;
 }
 
@@ -146,7 +150,7 @@ std::map<std::string, std::string> checkpoint_meta(const std::string& path) {
 std::map<std::string, std::string> phase_settings(const LntlPhase& ph, const LntlOptions& o, float var) {
   std::map<std::string, std::string> s = {
       {"phase", ph.name}, {"var", var_text(var)}, {"lr", std::to_string(ph.lr)}, {"seed", std::to_string(o.seed)},
-      {"train_images", std::to_string(o.train_images)}, {"stroke", o.stroke}, {"palette", o.palette},
+      {"train_images", std::to_string(o.train_images)}, {"stroke", o.stroke}, {"palette", o.palette}, {"jitter", o.jitter},
       {"batch", std::to_string(o.batch)},
       {"lr_step", std::to_string(o.lr_step)}, {"lr_gamma", number_text(o.lr_gamma)},
       {"momentum", number_text(o.momentum)}, {"weight_decay", number_text(o.weight_decay)}};
@@ -373,7 +377,8 @@ bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string
   std::map<std::string, std::string> meta = checkpoint_meta(path);
   if (meta.count("interrupted") || meta["epochs"] != std::to_string(o.epochs) ||
       meta["train_images"] != std::to_string(o.train_images) || meta["seed"] != std::to_string(o.seed) ||
-      meta["stroke"] != o.stroke || meta["palette"] != o.palette)
+      meta["stroke"] != o.stroke || meta["palette"] != o.palette ||
+      meta["jitter"] != o.jitter)
     return false;
   nets.load(be, path, false);
   accuracy_per_epoch = meta_accuracies(meta, path);  // empty for checkpoints that predate it

@@ -13,6 +13,7 @@ struct LntlOptions {
   std::string vars = "0.035";
   std::string stroke = "binary";  // the Colored MNIST painting (models/colored_mnist.h)
   std::string palette = "substitute";  // the classes' mean colours (models/colored_mnist.h)
+  std::string jitter = "clamp";  // how a jittered colour stays in [0, 1] (models/colored_mnist.h)
   std::string h_mask = "channel";  // which colour labels h ignores: channel (official) or pixel
   int train_images = 60000, epochs = 100, lntl_epochs = 100, batch = 128, lr_step = 40;
   float lr = 0.01f, lntl_lr = 0.001f, lr_gamma = 0.1f, momentum = 0.9f, weight_decay = 5e-4f;
