@@ -106,7 +106,7 @@ float to_8_bits(float v) { return static_cast<float>(std::lround(std::clamp(v, 0
 }  // namespace
 
 ColoredMnist make_colored_mnist(const Dataset& gray, bool biased, float var, uint64_t seed, const Painting& painting) {
-  if (!(var >= 0.0f)) throw std::runtime_error("make_colored_mnist: the colour variance must be >= 0");
+  if (!(var >= 0.0f && var <= 1.0f)) throw std::runtime_error("make_colored_mnist: the colour variance must be in [0, 1]");
   ColoredMnist d = empty_like(gray);
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int> any_class(0, 9);

@@ -36,8 +36,8 @@ using ColourBinCounts = std::array<int, ColoredMnist::kChannels>;
 // The 10 mean colours, one per class, 8-bit RGB.
 using Palette = std::array<std::array<int, 3>, 10>;
 // "substitute": DESIGN.md s. 8's (the official palette is unpublished; this is the common substitute), the
-// default; "estimated": the official data's palette as measured from its published sample images (see the
-// table's comment). Throws a one-line --palette error for any other name.
+// default; "estimated": the official data's palette as measured from its published sample images (how:
+// beside the table in colored_mnist.cpp). Throws a one-line --palette error for any other name.
 const Palette& parse_palette(const std::string& name);
 // Digit's mean colour in [0, 1].
 std::array<float, 3> palette_colour(int digit, const Palette& palette = parse_palette("substitute"));

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 #include <stdexcept>
 
@@ -143,6 +144,11 @@ TEST_CASE("colored mnist: --jitter resample keeps channels off the clamps, a tru
   CHECK(zero_resampled < sevens / 50);
   CHECK(red / sevens == doctest::Approx(std::sqrt(2.0 * var / 3.14159265)).epsilon(0.1));
   CHECK_THROWS_WITH_AS(parse_jitter("clip"), doctest::Contains("--jitter"), std::runtime_error);
+  // A variance outside [0, 1] is refused rather than painted (resampling an unbounded one could spin).
+  for (float bad : {-0.01f, 1.5f, std::numeric_limits<float>::infinity(), std::nanf("")})
+    CHECK_THROWS_AS(make_colored_mnist(gray, true, bad, 4, {ColoredMnist::Stroke::kBinary, parse_palette("substitute"),
+                                                          Jitter::kResample}),
+                    std::runtime_error);
 }
 
 TEST_CASE("colored mnist: test colours are independent of the label") {
