@@ -145,15 +145,27 @@ std::map<std::string, std::string> checkpoint_meta(const std::string& path) {
   return meta;
 }
 
+// The settings that make the training data (within one variance's folder): a checkpoint trained on other
+// data is neither resumed nor reused.
+std::map<std::string, std::string> data_settings(const LntlOptions& o) {
+  return {{"seed", std::to_string(o.seed)}, {"train_images", std::to_string(o.train_images)},
+          {"stroke", o.stroke}, {"palette", o.palette}, {"jitter", o.jitter}};
+}
+
+// The first of settings that meta (checkpoint_meta) records otherwise, or "" when it records them all.
+std::string first_mismatch(std::map<std::string, std::string>& meta, const std::map<std::string, std::string>& settings) {
+  for (const auto& [key, value] : settings)
+    if (meta[key] != value) return key;
+  return "";
+}
+
 // What a phase's checkpoint must have been trained with for --resume to continue it: the data, and
 // every setting the phase's steps read (--epochs / --lntl-epochs excepted: a phase may be lengthened).
 std::map<std::string, std::string> phase_settings(const LntlPhase& ph, const LntlOptions& o, float var) {
-  std::map<std::string, std::string> s = {
-      {"phase", ph.name}, {"var", var_text(var)}, {"lr", std::to_string(ph.lr)}, {"seed", std::to_string(o.seed)},
-      {"train_images", std::to_string(o.train_images)}, {"stroke", o.stroke}, {"palette", o.palette}, {"jitter", o.jitter},
-      {"batch", std::to_string(o.batch)},
-      {"lr_step", std::to_string(o.lr_step)}, {"lr_gamma", number_text(o.lr_gamma)},
-      {"momentum", number_text(o.momentum)}, {"weight_decay", number_text(o.weight_decay)}};
+  std::map<std::string, std::string> s = data_settings(o);
+  s.insert({{"phase", ph.name}, {"var", var_text(var)}, {"lr", std::to_string(ph.lr)},
+            {"batch", std::to_string(o.batch)}, {"lr_step", std::to_string(o.lr_step)}, {"lr_gamma", number_text(o.lr_gamma)},
+            {"momentum", number_text(o.momentum)}, {"weight_decay", number_text(o.weight_decay)}});
   if (ph.adversarial) {
     s["lambda"] = number_text(o.game.lambda);
     s["mu"] = number_text(o.game.mu);
@@ -190,10 +202,10 @@ PhaseStart resume_phase(const Backend& be, LntlNets& nets, LntlTrainer& trainer,
     std::printf("%s: written before checkpoints could be resumed; the %s phase starts over\n", ckpt.c_str(), ph.name.c_str());
     return from;
   }
-  for (const auto& [key, value] : phase_settings(ph, o, var))
-    if (meta[key] != value)
-      throw std::runtime_error(ckpt + ": cannot --resume: written with " + key + " " + meta[key] + ", this run has " +
-                               value + " (remove the file or drop --resume)");
+  std::map<std::string, std::string> settings = phase_settings(ph, o, var);
+  if (const std::string key = first_mismatch(meta, settings); !key.empty())
+    throw std::runtime_error(ckpt + ": cannot --resume: written with " + key + " " + meta[key] + ", this run has " +
+                             settings[key] + " (remove the file or drop --resume)");
   from.epochs = static_cast<int>(meta_integer(meta, "epochs", ckpt));
   from.steps = static_cast<int>(meta_integer(meta, "steps_in_epoch", ckpt));
   if (from.epochs > ph.epochs || (from.epochs == ph.epochs && from.steps > 0))
@@ -375,10 +387,7 @@ bool load_finished_baseline(const Backend& be, LntlNets& nets, const std::string
                             std::vector<float>& accuracy_per_epoch, double& seconds) {
   if (!(o.reuse_baseline || o.resume) || !std::filesystem::exists(path)) return false;
   std::map<std::string, std::string> meta = checkpoint_meta(path);
-  if (meta.count("interrupted") || meta["epochs"] != std::to_string(o.epochs) ||
-      meta["train_images"] != std::to_string(o.train_images) || meta["seed"] != std::to_string(o.seed) ||
-      meta["stroke"] != o.stroke || meta["palette"] != o.palette ||
-      meta["jitter"] != o.jitter)
+  if (meta.count("interrupted") || meta["epochs"] != std::to_string(o.epochs) || !first_mismatch(meta, data_settings(o)).empty())
     return false;
   nets.load(be, path, false);
   accuracy_per_epoch = meta_accuracies(meta, path);  // empty for checkpoints that predate it
