@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "engine/cpu/conv_chunks.h"
+#include "engine/cpu/conv_cpu.h"
 
 Conv2d::Conv2d(ParamStore& store, const std::string& name, int in_, int out_, int k_, int stride_, int pad_, bool bias)
     : in(in_), out(out_), k(k_), stride(stride_), pad(pad_), has_bias(bias) {
@@ -19,10 +19,10 @@ Conv2d Conv2d::over(size_t w_, size_t b_, int in_, int out_, int k_, int stride_
   return c;
 }
 
-// On the CPU the layer runs the batch-split chunked path (engine/cpu/conv_chunks.h), on CUDA the
+// On the CPU the layer runs the CPU convolution (engine/cpu/conv_cpu.h), on CUDA the
 // whole-batch composition of engine/ops/conv2d.h; each needs its own amount of scratch.
 float* Conv2d::workspace(const Backend& be, const ConvGeom& g) {
-  const size_t need = static_cast<size_t>(be.is_cuda() ? g.workspace_floats() : cpu::conv_chunks_workspace(g));
+  const size_t need = static_cast<size_t>(be.is_cuda() ? g.workspace_floats() : cpu::conv_workspace(g));
   if (ws_.size() < need || ws_.device() != be.device) ws_ = Buffer<float>(be, need);
   return ws_.data();
 }
@@ -33,7 +33,7 @@ void Conv2d::forward(const Backend& be, const ParamStore& p, const float* x, int
   if (be.is_cuda())
     conv2d_fwd(be, g, x, p.value(w), bias, y, workspace(be, g));
   else
-    cpu::conv_chunks_forward(g, x, p.value(w), bias, y, workspace(be, g));
+    cpu::conv_forward(g, x, p.value(w), bias, y, workspace(be, g));
 }
 
 void Conv2d::backward(const Backend& be, const ParamStore& p, const float* x, const float* dy, int n, int height,
@@ -52,5 +52,5 @@ void Conv2d::run_backward(const Backend& be, const ParamStore& p, const float* x
   if (be.is_cuda())
     conv2d_bwd(be, g, x, p.value(w), dy, dx, dw, db, workspace(be, g));
   else
-    cpu::conv_chunks_backward(g, x, p.value(w), dy, dx, dw, db, workspace(be, g));
+    cpu::conv_backward(g, x, p.value(w), dy, dx, dw, db, workspace(be, g));
 }

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "engine/cpu/conv_chunks.h"
+#include "engine/cpu/conv_cpu.h"
 #include "engine/cpu/thread_pool.h"
 
 ConvTranspose2d::ConvTranspose2d(ParamStore& store, const std::string& name, int in_, int out_, int k_, int stride_,
@@ -17,10 +18,10 @@ ConvTranspose2d::ConvTranspose2d(ParamStore& store, const std::string& name, int
   if (has_bias) b = store.reserve(name + ".bias", {out}, bound);
 }
 
-// The CPU runs the mirror convolution through the batch-split chunked path (engine/cpu/conv_chunks.h)
+// The CPU runs the mirror convolution through the CPU convolution (engine/cpu/conv_cpu.h)
 // plus kSlices * out floats for the bias gradient's partial sums; CUDA the whole-batch composition.
 float* ConvTranspose2d::workspace(const Backend& be, const ConvTransposeGeom& g) {
-  const int64_t cpu_need = cpu::conv_chunks_workspace(g.mirror()) + static_cast<int64_t>(cpu::kSlices) * g.c_out;
+  const int64_t cpu_need = cpu::conv_workspace(g.mirror()) + static_cast<int64_t>(cpu::kSlices) * g.c_out;
   const size_t need = static_cast<size_t>(be.is_cuda() ? g.workspace_floats() : cpu_need);
   if (ws_.size() < need || ws_.device() != be.device) ws_ = Buffer<float>(be, need);
   return ws_.data();
@@ -33,7 +34,7 @@ void ConvTranspose2d::forward(const Backend& be, const ParamStore& p, const floa
   float* ws = workspace(be, g);
   if (be.is_cuda()) return conv_transpose2d_fwd(be, g, x, p.value(w), bias, y, ws);
   conv_detail::check_transpose_geom(g);
-  cpu::conv_chunks_backward(g.mirror(), nullptr, p.value(w), x, y, nullptr, nullptr, ws);
+  cpu::conv_backward(g.mirror(), nullptr, p.value(w), x, y, nullptr, nullptr, ws);
   if (bias) cpu::add_channel_bias(y, bias, n, out, g.oh() * g.ow());
 }
 
@@ -45,7 +46,7 @@ void ConvTranspose2d::backward(const Backend& be, const ParamStore& p, const flo
   if (be.is_cuda()) return conv_transpose2d_bwd(be, g, x, p.value(w), dy, dx, p.grad(w), db, ws);
   conv_detail::check_transpose_geom(g);
   const ConvGeom m = g.mirror();
-  if (dx) cpu::conv_chunks_forward(m, dy, p.value(w), nullptr, dx, ws);
-  cpu::conv_chunks_backward(m, dy, p.value(w), x, nullptr, p.grad(w), nullptr, ws);
-  if (db) cpu::channel_sums_add(dy, n, out, g.oh() * g.ow(), db, ws + cpu::conv_chunks_workspace(m));
+  if (dx) cpu::conv_forward(m, dy, p.value(w), nullptr, dx, ws);
+  cpu::conv_backward(m, dy, p.value(w), x, nullptr, p.grad(w), nullptr, ws);
+  if (db) cpu::channel_sums_add(dy, n, out, g.oh() * g.ow(), db, ws + cpu::conv_workspace(m));
 }

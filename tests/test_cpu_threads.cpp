@@ -9,6 +9,7 @@
 
 #include "engine/conv_transpose2d.h"
 #include "engine/cpu/conv_chunks.h"
+#include "engine/cpu/conv_shifted.h"
 #include "engine/cpu/gemm_trace.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/ops/gemm.h"
@@ -99,34 +100,80 @@ TEST_CASE("the gemm trace records each call's shape and whether it ran inside a 
   }
 }
 
-TEST_CASE("batch-split conv2d: same at every thread count, and equal to the whole-batch ops") {
-  Backend be = make_backend("cpu", 3);
-  std::mt19937 rng(32);
-  for (const ConvGeom& g : kThreadCases) {
-    CAPTURE(g.n);
-    CAPTURE(g.k);
-    const size_t nx = static_cast<size_t>(g.n) * g.c_in * g.h * g.w,
-                 ny = static_cast<size_t>(g.n) * g.c_out * g.oh() * g.ow();
-    const std::vector<float> x = random_vector(nx, rng),
-                             w = random_vector(static_cast<size_t>(g.c_out) * g.col_rows(), rng),
-                             b = random_vector(g.c_out, rng), dy = random_vector(ny, rng);
-    std::vector<float> ws(cpu::conv_chunks_workspace(g));
-    auto chunked = [&] {
-      std::vector<float> y(ny), dx(nx), dw(w.size(), 0.5f), db(b.size(), -0.25f);
-      cpu::conv_chunks_forward(g, x.data(), w.data(), b.data(), y.data(), ws.data());
-      cpu::conv_chunks_backward(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), ws.data());
-      return concat({&y, &dx, &dw, &db});
-    };
-    same_at_every_thread_count(chunked);
+namespace {
 
-    // The whole-batch composition sums dW and db over the batch (up to 5488 terms of size ~1) in another
-    // order: a float tolerance on the scale of the terms.
-    std::vector<float> y(ny), dx(nx), dw(w.size(), 0.5f), db(b.size(), -0.25f), whole_ws(g.workspace_floats());
-    conv2d_fwd(be, g, x.data(), w.data(), b.data(), y.data(), whole_ws.data());
-    conv2d_bwd(be, g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), whole_ws.data());
-    const std::vector<float> want = concat({&y, &dx, &dw, &db}), got = chunked();
-    for (size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == doctest::Approx(want[i]).epsilon(1e-4).scale(1.0));
+// A CPU convolution path: its workspace size, forward and backward (the signatures of conv_chunks.h).
+struct ConvPath {
+  int64_t (*workspace)(const ConvGeom&);
+  void (*forward)(const ConvGeom&, const float*, const float*, const float*, float*, float*);
+  void (*backward)(const ConvGeom&, const float*, const float*, const float*, float*, float*, float*, float*);
+};
+
+// path on g, on fresh random inputs: the same at every thread count, and equal to the whole-batch ops of
+// engine/ops/conv2d.h (im2col + one GEMM), which sum dW and db over the batch (up to 5488 terms of size
+// ~1) in another order: a float tolerance on the scale of the terms.
+void check_conv_path(const ConvPath& path, const ConvGeom& g, std::mt19937& rng) {
+  CAPTURE(g.n);
+  CAPTURE(g.c_in);
+  CAPTURE(g.h);
+  CAPTURE(g.w);
+  CAPTURE(g.c_out);
+  CAPTURE(g.k);
+  CAPTURE(g.stride);
+  CAPTURE(g.pad);
+  Backend be = make_backend("cpu", 3);
+  const size_t nx = static_cast<size_t>(g.n) * g.c_in * g.h * g.w, ny = static_cast<size_t>(g.n) * g.c_out * g.oh() * g.ow();
+  const std::vector<float> x = random_vector(nx, rng), w = random_vector(static_cast<size_t>(g.c_out) * g.col_rows(), rng),
+                           b = random_vector(g.c_out, rng), dy = random_vector(ny, rng);
+  std::vector<float> ws(path.workspace(g));
+  auto run = [&] {
+    std::vector<float> y(ny), dx(nx), dw(w.size(), 0.5f), db(b.size(), -0.25f);
+    path.forward(g, x.data(), w.data(), b.data(), y.data(), ws.data());
+    path.backward(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), ws.data());
+    return concat({&y, &dx, &dw, &db});
+  };
+  same_at_every_thread_count(run);
+
+  std::vector<float> y(ny), dx(nx), dw(w.size(), 0.5f), db(b.size(), -0.25f), whole_ws(g.workspace_floats());
+  conv2d_fwd(be, g, x.data(), w.data(), b.data(), y.data(), whole_ws.data());
+  conv2d_bwd(be, g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), whole_ws.data());
+  const std::vector<float> want = concat({&y, &dx, &dw, &db}), got = run();
+  for (size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == doctest::Approx(want[i]).epsilon(1e-4).scale(1.0));
+
+  // Each gradient alone (the others null) is the same as with the others.
+  std::vector<float> dx_only(nx), dw_only(w.size(), 0.5f), db_only(b.size(), -0.25f);
+  path.backward(g, nullptr, w.data(), dy.data(), dx_only.data(), nullptr, nullptr, ws.data());
+  path.backward(g, x.data(), w.data(), dy.data(), nullptr, dw_only.data(), nullptr, ws.data());
+  path.backward(g, nullptr, w.data(), dy.data(), nullptr, nullptr, db_only.data(), ws.data());
+  const std::vector<float> alone = concat({&dx_only, &dw_only, &db_only}), together = concat({&dx, &dw, &db});
+  std::vector<float> together_now(nx), dw_now(w.size(), 0.5f), db_now(b.size(), -0.25f);
+  path.backward(g, x.data(), w.data(), dy.data(), together_now.data(), dw_now.data(), db_now.data(), ws.data());
+  CHECK(alone == concat({&together_now, &dw_now, &db_now}));
+}
+
+}  // namespace
+
+TEST_CASE("batch-split im2col conv2d: same at every thread count, and equal to the whole-batch ops") {
+  std::mt19937 rng(32);
+  const ConvPath chunks{cpu::conv_chunks_workspace, cpu::conv_chunks_forward, cpu::conv_chunks_backward};
+  for (const ConvGeom& g : kThreadCases) check_conv_path(chunks, g, rng);
+}
+
+TEST_CASE("shifted-plane conv2d (AVX-512): same at every thread count, and equal to the whole-batch ops") {
+  if (!cpu::shifted_conv_enabled()) {
+    MESSAGE("skipped: this CPU has no AVX-512 (or AMNESIA_CONV=im2col), so no convolution takes the shifted path");
+    return;
   }
+  std::mt19937 rng(35);
+  const ConvPath shifted{cpu::shifted_conv_workspace, cpu::shifted_conv_forward, cpu::shifted_conv_backward};
+  for (const ConvGeom& g : kThreadCases)
+    if (g.stride == 1) check_conv_path(shifted, g, rng);
+  // Every kernel size it takes, padding from none ("valid") to more than k/2, 1 to 21 channels each
+  // way (row blocks of 8 and 4, and a ragged 3-column tail in dW), non-square and tiny planes.
+  const ConvGeom more[] = {{2, 3, 28, 28, 32, 5, 1, 2}, {5, 32, 14, 14, 21, 3, 1, 1}, {3, 5, 7, 7, 9, 3, 1, 0},
+                           {4, 1, 6, 11, 1, 1, 1, 0},   {3, 2, 5, 5, 3, 7, 1, 3},      {2, 4, 9, 6, 12, 5, 1, 3},
+                           {6, 7, 3, 3, 4, 3, 1, 2},    {1, 13, 2, 2, 17, 1, 1, 1}};
+  for (const ConvGeom& g : more) check_conv_path(shifted, g, rng);
 }
 
 TEST_CASE("ConvTranspose2d on the CPU: same at every thread count, and equal to the whole-batch ops") {

@@ -5,9 +5,11 @@
 // FLOPs are those of the GEMMs (2 per multiply-add), counted once per net from its layer shapes; a
 // training step counts each layer's forward, weight-gradient and (where one is computed) input-gradient
 // products. The inputs are random: a step's cost does not depend on the pixels.
-// On the CPU at one thread it also replays each step's GEMMs alone (same shapes, same nesting, random
-// operands): the "GEMMs alone" time is the floor this im2col + BLAS design can reach, and its GFLOP/s
-// against the peak says how much of the gap is BLAS's own at these shapes rather than the code around it.
+// On the CPU at one thread it also replays each step's BLAS GEMMs alone (same shapes, same nesting,
+// random operands): with conv=im2col ($AMNESIA_CONV=im2col) the "GEMMs alone" time is the floor the
+// im2col + BLAS design can reach, and its GFLOP/s against the peak says how much of the gap is BLAS's
+// own at these shapes rather than the code around it. With conv=shifted (the default on AVX-512 CPUs,
+// engine/cpu/conv_shifted.h) the stride-1 convolutions call no BLAS, so the column covers the rest only.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -19,6 +21,7 @@
 
 #include "engine/adam.h"
 #include "engine/cpu/blas_kernels.h"
+#include "engine/cpu/conv_shifted.h"
 #include "engine/cpu/gemm_trace.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/ops/elementwise.h"
@@ -290,8 +293,9 @@ int main(int argc, char** argv) {
     Backend be = d.backend();
     const double peak = sgemm_gflops(be, std::min<double>(seconds, 2.0));
     TeeReport md(d.out_path("bench_steps.md"));
-    md.printf("# bench_steps device=%s threads=%d openblas_core=%s sgemm_peak_gflops=%.1f\n", be.name(), threads,
-              cpu::blas_core(), peak);
+    md.printf("# bench_steps device=%s threads=%d openblas_core=%s conv=%s sgemm_peak_gflops=%.1f\n", be.name(),
+              threads, cpu::blas_core(), be.is_cuda() ? "im2col" : cpu::shifted_conv_enabled() ? "shifted" : "im2col",
+              peak);
     md.printf("| model | batch | GFLOP/step | ms/step | steps timed | GFLOP/s | %% of SGEMM peak | CPU ms/step | "
               "GEMMs alone ms/step | GEMMs alone %% of peak |\n");
     md.printf("|---|---|---|---|---|---|---|---|---|---|\n");

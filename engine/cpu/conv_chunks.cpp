@@ -62,40 +62,9 @@ SliceScratch slice_scratch(const ConvGeom& g, float* ws, int s) {
 }
 float* flipped_kernel_scratch(const ConvGeom& g, float* ws) { return ws + kSlices * slice_floats(g); }
 
-// Runs chunk(first image, images, its slice's scratch) over every chunk of every slice, slices spread over the pool.
-template <class Chunk>
-void for_each_chunk(const ConvGeom& g, float* ws, const Chunk& chunk) {
-  const int per_chunk = chunk_images(g);
-  parallel_for(kSlices, [&](int s) {
-    const int lo = static_cast<int>(part_begin(g.n, s, kSlices)),
-              hi = static_cast<int>(part_begin(g.n, s + 1, kSlices));
-    const SliceScratch scratch = slice_scratch(g, ws, s);
-    for (int i = lo; i < hi; i += per_chunk) chunk(i, std::min(per_chunk, hi - i), scratch);
-  });
-}
-
 ConvGeom with_images(ConvGeom g, int n) {
   g.n = n;
   return g;
-}
-
-// dst[j] += partial_0[j] + partial_1[j] + ... in slice order.
-void add_partials(float* dst, int64_t n, const float* first, int64_t stride) {
-  for (int64_t j = 0; j < n; ++j) {
-    float s = 0.0f;
-    for (int p = 0; p < kSlices; ++p) s += first[p * stride + j];
-    dst[j] += s;
-  }
-}
-
-// dst[o, r] += partial_0[r, o] + partial_1[r, o] + ... in slice order (the partials hold dW transposed).
-void add_transposed_partials(float* dst, int out, int rows, const float* first, int64_t stride) {
-  for (int o = 0; o < out; ++o)
-    for (int r = 0; r < rows; ++r) {
-      float s = 0.0f;
-      for (int p = 0; p < kSlices; ++p) s += first[p * stride + static_cast<int64_t>(r) * out + o];
-      dst[static_cast<int64_t>(o) * rows + r] += s;
-    }
 }
 
 }  // namespace
@@ -105,7 +74,8 @@ int64_t conv_chunks_workspace(const ConvGeom& g) { return kSlices * slice_floats
 void conv_chunks_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, float* ws) {
   const int rows = static_cast<int>(g.col_rows()), ohw = g.oh() * g.ow();
   const int64_t in_image = static_cast<int64_t>(g.c_in) * g.h * g.w, out_image = static_cast<int64_t>(g.c_out) * ohw;
-  for_each_chunk(g, ws, [&](int first, int images, const SliceScratch& s) {
+  for_each_slice_chunk(g.n, chunk_images(g), [&](int first, int images, int slice) {
+    const SliceScratch s = slice_scratch(g, ws, slice);
     const ConvGeom c = with_images(g, images);
     im2col(x + first * in_image, c, s.col);
     gemm(false, false, g.c_out, images * ohw, rows, 1.0f, w, s.col, 0.0f, s.tile);
@@ -125,7 +95,8 @@ void conv_chunks_backward(const ConvGeom& g, const float* x, const float* w, con
   const bool flip = dx && dx_by_flipped_conv(g);
   float* wf = flipped_kernel_scratch(g, ws);
   if (flip) flip_kernel(g, w, wf);
-  for_each_chunk(g, ws, [&](int first, int images, const SliceScratch& s) {
+  for_each_slice_chunk(g.n, chunk_images(g), [&](int first, int images, int slice) {
+    const SliceScratch s = slice_scratch(g, ws, slice);
     const ConvGeom c = with_images(g, images);
     const int cols = images * ohw;
     nchw_to_cnhw(dy + first * out_image, images, g.c_out, ohw, s.tile);
@@ -147,8 +118,9 @@ void conv_chunks_backward(const ConvGeom& g, const float* x, const float* w, con
     }
   });
   const int64_t stride = slice_floats(g);
-  if (dw) add_transposed_partials(dw, g.c_out, rows, slice_scratch(g, ws, 0).dw, stride);
-  if (db) add_partials(db, g.c_out, slice_scratch(g, ws, 0).db, stride);
+  // The dW partials hold dW transposed (C_in*k*k x C_out).
+  if (dw) add_slice_partials(dw, g.c_out, rows, slice_scratch(g, ws, 0).dw, 1, g.c_out, stride);
+  if (db) add_slice_partials(db, 1, g.c_out, slice_scratch(g, ws, 0).db, 0, 1, stride);
 }
 
 void add_channel_bias(float* y, const float* b, int n, int c, int hw) {
@@ -170,7 +142,7 @@ void channel_sums_add(const float* y, int n, int c, int hw, float* out, float* w
       partial[j] = static_cast<float>(sum);
     }
   });
-  add_partials(out, c, ws, c);
+  add_slice_partials(out, 1, c, ws, 0, 1, c);
 }
 
 }  // namespace cpu

@@ -158,6 +158,16 @@ void parallel_for(int tasks, const std::function<void(int)>& body) {
   p.run(tasks, body);
 }
 
+void add_slice_partials(float* dst, int rows, int64_t cols, const float* first, int64_t r_step, int64_t j_step,
+                        int64_t slice_stride) {
+  for (int r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) {
+      float s = 0.0f;
+      for (int p = 0; p < kSlices; ++p) s += first[p * slice_stride + r * r_step + j * j_step];
+      dst[r * cols + j] += s;
+    }
+}
+
 void parallel_range(int64_t n, int64_t min_part, const std::function<void(int64_t, int64_t)>& body) {
   if (n < 2 * min_part) {
     if (n > 0) body(0, n);

@@ -11,6 +11,7 @@
 // the shapes alone too, since BLAS picks its kernel, and so its summation order, by the block's size.
 // Hence results are bit-identical at any thread count, not just reproducible.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 
@@ -36,5 +37,21 @@ void parallel_range(int64_t n, int64_t min_part, const std::function<void(int64_
 constexpr int kSlices = 4;
 // [begin, end) of part `part` of `parts` equal parts of n items.
 inline int64_t part_begin(int64_t n, int part, int parts) { return n * part / parts; }
+
+// Runs body(first item, items, slice) over [0, n) in chunks of at most per_chunk items within each of
+// the kSlices fixed slices, the slices spread over the pool: a batch loop whose slices each sum into
+// their own partial.
+template <class Body>
+void for_each_slice_chunk(int n, int per_chunk, const Body& body) {
+  parallel_for(kSlices, [&](int s) {
+    const int lo = static_cast<int>(part_begin(n, s, kSlices)), hi = static_cast<int>(part_begin(n, s + 1, kSlices));
+    for (int i = lo; i < hi; i += per_chunk) body(i, std::min(per_chunk, hi - i), s);
+  });
+}
+
+// dst[r * cols + j] += partial_0(r, j) + partial_1(r, j) + ... in slice order, where partial_s(r, j) =
+// first[s * slice_stride + r * r_step + j * j_step] (so a partial may hold its matrix transposed).
+void add_slice_partials(float* dst, int rows, int64_t cols, const float* first, int64_t r_step, int64_t j_step,
+                        int64_t slice_stride);
 
 }  // namespace cpu

@@ -1,0 +1,19 @@
+// Which CPU convolution runs: the shifted-plane kernels (conv_shifted.h) for stride-1 convolutions on
+// CPUs with AVX-512, the batch-split im2col + BLAS chunks (conv_chunks.h) for everything else. The
+// layers (Conv2d, ConvTranspose2d) call these; the tests call each path directly as well.
+#pragma once
+#include <cstdint>
+
+#include "engine/ops/conv2d.h"
+
+namespace cpu {
+
+// Floats of scratch conv_forward / conv_backward need for g.
+int64_t conv_workspace(const ConvGeom& g);
+// y = conv(x, w) + b (b may be null), as conv2d_fwd.
+void conv_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, float* ws);
+// As conv2d_bwd: dw, db accumulate, dx is overwritten; each may be null (x is read only for dw).
+void conv_backward(const ConvGeom& g, const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
+                   float* ws);
+
+}  // namespace cpu
