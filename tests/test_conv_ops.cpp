@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <limits>
 #include <numeric>
 
 #include "engine/batchnorm.h"
@@ -156,6 +157,39 @@ TEST_CASE("max-pool values on a hand-made plane") {
   cpu::maxpool_fwd(x.data(), g, y.data(), arg.data());
   CHECK(y == std::vector<float>{5, 8, 6, 7});
   CHECK(arg == std::vector<int>{1, 7, 15, 18});
+}
+
+TEST_CASE("max-pool: values and winners equal a direct row-major scan, ties and -inf included") {
+  std::mt19937 rng(25);
+  const PoolGeom cases[] = {{3, 4, 28, 28, 3, 2, 1}, {2, 3, 9, 8, 3, 2, 1}, {2, 2, 7, 7, 2, 2, 0},
+                            {1, 3, 10, 6, 3, 1, 1},  {2, 1, 7, 7, 7, 7, 0}, {1, 2, 5, 9, 3, 3, 1}};
+  for (const PoolGeom& g : cases) {
+    CAPTURE(g.h); CAPTURE(g.w); CAPTURE(g.k); CAPTURE(g.stride); CAPTURE(g.pad);
+    const int64_t in_plane = static_cast<int64_t>(g.h) * g.w, out_plane = static_cast<int64_t>(g.oh()) * g.ow();
+    const int64_t planes = static_cast<int64_t>(g.n) * g.c;
+    // Four distinct values make ties common; the last plane is all -inf (every window keeps its first tap).
+    std::vector<float> x(static_cast<size_t>(planes * in_plane));
+    for (float& v : x) v = static_cast<float>(rng() % 4) - 1.5f;
+    std::fill(x.end() - in_plane, x.end(), -std::numeric_limits<float>::infinity());
+    std::vector<float> y(static_cast<size_t>(planes * out_plane)), y_eval(y.size());
+    std::vector<int> arg(y.size());
+    cpu::maxpool_fwd(x.data(), g, y.data(), arg.data());
+    cpu::maxpool_fwd(x.data(), g, y_eval.data(), nullptr);
+    CHECK(y_eval == y);
+    for (int64_t pl = 0; pl < planes; ++pl)
+      for (int oy = 0; oy < g.oh(); ++oy)
+        for (int ox = 0; ox < g.ow(); ++ox) {
+          const int y0 = std::max(0, oy * g.stride - g.pad), x0 = std::max(0, ox * g.stride - g.pad);
+          float best = -std::numeric_limits<float>::infinity();
+          int at = y0 * g.w + x0;
+          for (int iy = y0; iy < std::min(g.h, oy * g.stride - g.pad + g.k); ++iy)
+            for (int ix = x0; ix < std::min(g.w, ox * g.stride - g.pad + g.k); ++ix)
+              if (x[pl * in_plane + iy * g.w + ix] > best) best = x[pl * in_plane + iy * g.w + ix], at = iy * g.w + ix;
+          const int64_t o = pl * out_plane + oy * g.ow() + ox;
+          REQUIRE(y[o] == best);
+          REQUIRE(arg[o] == at);
+        }
+  }
 }
 
 TEST_CASE("batch norm: training backward matches finite differences") {
