@@ -8,6 +8,7 @@
 
 #include "engine/batchnorm.h"
 #include "engine/conv2d.h"
+#include "engine/cpu/avx512_kernels.h"
 #include "engine/ops/batchnorm.h"
 #include "engine/ops/conv2d.h"
 #include "engine/ops/dropout.h"
@@ -159,10 +160,13 @@ TEST_CASE("max-pool values on a hand-made plane") {
   CHECK(arg == std::vector<int>{1, 7, 15, 18});
 }
 
-TEST_CASE("max-pool: values and winners equal a direct row-major scan, ties and -inf included") {
+namespace {
+// cpu::maxpool_fwd (on whichever CPU path is on) against a direct row-major scan written here.
+void check_maxpool_against_scan() {
   std::mt19937 rng(25);
   const PoolGeom cases[] = {{3, 4, 28, 28, 3, 2, 1}, {2, 3, 9, 8, 3, 2, 1}, {2, 2, 7, 7, 2, 2, 0},
-                            {1, 3, 10, 6, 3, 1, 1},  {2, 1, 7, 7, 7, 7, 0}, {1, 2, 5, 9, 3, 3, 1}};
+                            {1, 3, 10, 6, 3, 1, 1},  {2, 1, 7, 7, 7, 7, 0}, {1, 2, 5, 9, 3, 3, 1},
+                            {1, 2, 6, 37, 3, 1, 1}};  // 37 outputs a row: two full blocks of 16 and a ragged one
   for (const PoolGeom& g : cases) {
     CAPTURE(g.h); CAPTURE(g.w); CAPTURE(g.k); CAPTURE(g.stride); CAPTURE(g.pad);
     const int64_t in_plane = static_cast<int64_t>(g.h) * g.w, out_plane = static_cast<int64_t>(g.oh()) * g.ow();
@@ -190,6 +194,22 @@ TEST_CASE("max-pool: values and winners equal a direct row-major scan, ties and 
           REQUIRE(arg[o] == at);
         }
   }
+}
+}  // namespace
+
+TEST_CASE("max-pool: values and winners equal a direct row-major scan, ties and -inf included") {
+  // Both CPU paths: the scalar scan and, where the CPU has it, the AVX-512 gathers.
+  const bool avx512 = cpu::avx512_kernels();
+  for (const bool use_avx512 : {false, true}) {
+    if (use_avx512 && !avx512) {
+      MESSAGE("no AVX-512 here (or AMNESIA_AVX512=off): only the scalar max-pool checked");
+      break;
+    }
+    CAPTURE(use_avx512);
+    cpu::set_avx512_kernels(use_avx512);
+    check_maxpool_against_scan();
+  }
+  cpu::set_avx512_kernels(avx512);
 }
 
 TEST_CASE("batch norm: training backward matches finite differences") {

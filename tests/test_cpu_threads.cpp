@@ -161,7 +161,7 @@ TEST_CASE("batch-split im2col conv2d: same at every thread count, and equal to t
 
 TEST_CASE("shifted-plane conv2d (AVX-512): same at every thread count, and equal to the whole-batch ops") {
   if (!cpu::shifted_conv_enabled()) {
-    MESSAGE("skipped: this CPU has no AVX-512 (or AMNESIA_CONV=im2col), so no convolution takes the shifted path");
+    MESSAGE("skipped: this CPU has no AVX-512 (or AMNESIA_AVX512=off), so no convolution takes the shifted path");
     return;
   }
   std::mt19937 rng(35);

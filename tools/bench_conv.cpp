@@ -73,7 +73,7 @@ int main(int argc, char** argv) {
     const bool shifted = cpu::shifted_conv_enabled();
     TeeReport md(d.out_path("bench_conv.md"));
     md.printf("# bench_conv threads=%d openblas_core=%s shifted=%s reps=%d (min process CPU ms per pass)\n", threads,
-              cpu::blas_core(), shifted ? "on" : "off (no AVX-512, or AMNESIA_CONV=im2col)", reps);
+              cpu::blas_core(), shifted ? "on" : "off (no AVX-512, or AMNESIA_AVX512=off)", reps);
     md.printf("| layer | N x C_in x H x W -> C_out, k | GFLOP/pass | pass | im2col ms | GFLOP/s | shifted ms | GFLOP/s | "
               "im2col / shifted |\n|---|---|---|---|---|---|---|---|---|\n");
     std::mt19937 rng(static_cast<uint32_t>(d.seed()));

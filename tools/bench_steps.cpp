@@ -6,7 +6,7 @@
 // training step counts each layer's forward, weight-gradient and (where one is computed) input-gradient
 // products. The inputs are random: a step's cost does not depend on the pixels.
 // On the CPU at one thread it also replays each step's BLAS GEMMs alone (same shapes, same nesting,
-// random operands): with conv=im2col ($AMNESIA_CONV=im2col) the "GEMMs alone" time is the floor the
+// random operands): with conv=im2col ($AMNESIA_AVX512=off) the "GEMMs alone" time is the floor the
 // im2col + BLAS design can reach, and its GFLOP/s against the peak says how much of the gap is BLAS's
 // own at these shapes rather than the code around it. With conv=shifted (the default on AVX-512 CPUs,
 // engine/cpu/conv_shifted.h) the stride-1 convolutions call no BLAS, so the column covers the rest only.

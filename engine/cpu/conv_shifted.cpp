@@ -1,15 +1,15 @@
 // The shifted-plane convolution (see conv_shifted.h for the method). Only the kernels and the loops
-// that call them carry the AVX-512 target; shifted_conv_applies keeps them off CPUs without it.
+// that call them carry the AVX-512 target; shifted_conv_applies keeps them off CPUs without it
+// (engine/cpu/avx512_kernels.h).
 #include "engine/cpu/conv_shifted.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <array>
-#include <cstdlib>
 #include <cstring>
-#include <string>
 
+#include "engine/cpu/avx512_kernels.h"
 #include "engine/cpu/lane_sum.h"
 #include "engine/cpu/thread_pool.h"
 
@@ -252,21 +252,9 @@ void weight_grad_chunk(const ConvGeom& g, const Layout& l, const int* off, int i
   }
 }
 
-bool cpu_has_avx512() {
-  static const bool yes = __builtin_cpu_supports("avx512f");
-  return yes;
-}
-bool im2col_forced() {
-  static const bool forced = [] {
-    const char* v = std::getenv("AMNESIA_CONV");
-    return v != nullptr && std::string(v) == "im2col";
-  }();
-  return forced;
-}
-
 }  // namespace
 
-bool shifted_conv_enabled() { return cpu_has_avx512() && !im2col_forced(); }
+bool shifted_conv_enabled() { return avx512_kernels(); }
 
 bool shifted_conv_applies(const ConvGeom& g) { return shifted_conv_enabled() && g.stride == 1 && g.k <= kMaxK; }
 

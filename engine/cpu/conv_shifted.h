@@ -25,8 +25,8 @@
 
 namespace cpu {
 
-// True when this path is on: a CPU with AVX-512, and $AMNESIA_CONV not set to "im2col" (which keeps
-// every convolution on the im2col path, for comparisons).
+// True when this path is on: where the engine's AVX-512 kernels run (engine/cpu/avx512_kernels.h:
+// a CPU with AVX-512F, $AMNESIA_AVX512 not "off").
 bool shifted_conv_enabled();
 // True when g runs on this path: enabled, stride 1 and a kernel of at most 7 x 7.
 bool shifted_conv_applies(const ConvGeom& g);
