@@ -113,26 +113,45 @@ std::array<int, kMaxK * kMaxK> tap_offsets(const ConvGeom& g, const Layout& l, i
   return off;
 }
 
-// One image's C_in padded planes: zeros, with x's rows copied in at (pad, pad).
+// The planes are a few hundred floats: plain loops (kept inline, see CMakeLists.txt) instead of a
+// memset / memcpy call per row (library calls that cost more than the copying at these sizes).
+void zero(float* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) p[i] = 0.0f;
+}
+void copy(const float* from, int64_t n, float* to) {
+  for (int64_t i = 0; i < n; ++i) to[i] = from[i];
+}
+
+// One image's C_in padded planes: x's rows at (pad, pad), zeros around them and in the slack.
 void pad_image(const ConvGeom& g, const Layout& l, const float* x, float* xp) {
   for (int c = 0; c < g.c_in; ++c) {
     float* plane = xp + c * l.x_plane;
-    std::memset(plane, 0, sizeof(float) * l.x_plane);
-    for (int y = 0; y < g.h; ++y)
-      std::memcpy(plane + static_cast<int64_t>(y + g.pad) * l.wp + g.pad,
-                  x + (static_cast<int64_t>(c) * g.h + y) * g.w, sizeof(float) * g.w);
+    zero(plane, static_cast<int64_t>(g.pad) * l.wp + g.pad);
+    for (int y = 0; y < g.h; ++y) {
+      float* row = plane + static_cast<int64_t>(y + g.pad) * l.wp + g.pad;
+      copy(x + (static_cast<int64_t>(c) * g.h + y) * g.w, g.w, row);
+      zero(row + g.w, y + 1 < g.h ? 2 * g.pad : 0);  // this row's right padding and the next one's left
+    }
+    const int64_t done = static_cast<int64_t>(g.h + g.pad - 1) * l.wp + g.pad + g.w;
+    zero(plane + done, l.x_plane - done);
   }
 }
 
 // One image's gradient planes: dy's rows at the grid's real positions, zeros everywhere else (the
-// thrown-away columns, the rows past OH and the front margin).
+// front margin, the thrown-away columns, the rows past OH and the slack).
 void grid_image(const ConvGeom& g, const Layout& l, const float* dy, float* dyp) {
   const int oh = g.oh(), ow = g.ow();
-  std::memset(dyp, 0, sizeof(float) * g.c_out * l.dy_plane);
-  for (int c = 0; c < g.c_out; ++c)
-    for (int y = 0; y < oh; ++y)
-      std::memcpy(dyp + c * l.dy_plane + l.dy_front + static_cast<int64_t>(y) * l.wp,
-                  dy + (static_cast<int64_t>(c) * oh + y) * ow, sizeof(float) * ow);
+  for (int c = 0; c < g.c_out; ++c) {
+    float* plane = dyp + c * l.dy_plane;
+    zero(plane, l.dy_front);
+    for (int y = 0; y < oh; ++y) {
+      float* row = plane + l.dy_front + static_cast<int64_t>(y) * l.wp;
+      copy(dy + (static_cast<int64_t>(c) * oh + y) * ow, ow, row);
+      zero(row + ow, l.wp - ow);
+    }
+    const int64_t done = l.dy_front + static_cast<int64_t>(oh) * l.wp;
+    zero(plane + done, l.dy_plane - done);
+  }
 }
 
 // One image's dy pixel-major: dyt[p, c] = dy[c, p], the channels past C_out zero.
@@ -323,8 +342,8 @@ void shifted_conv_backward(const ConvGeom& g, const float* x, const float* w, co
       float* dxn = dx + (first + i) * in_image;
       for (int c = 0; c < g.c_in; ++c)
         for (int r = 0; r < g.h; ++r)
-          std::memcpy(dxn + (static_cast<int64_t>(c) * g.h + r) * g.w,
-                      s.tile + c * l.back32 + static_cast<int64_t>(r) * l.wp + g.pad, sizeof(float) * g.w);
+          copy(s.tile + c * l.back32 + static_cast<int64_t>(r) * l.wp + g.pad, g.w,
+               dxn + (static_cast<int64_t>(c) * g.h + r) * g.w);
     }
   });
   const int64_t stride = slice_floats(g, l);
