@@ -1,0 +1,85 @@
+// Sixteen floats at a time, written once with GCC's vector extensions: the same source compiles to
+// whatever SIMD the function it is inlined into targets (SSE2 by default, AVX-512 in the clone that
+// AMNESIA_SIMD_CLONES adds), with the same operations in the same order, hence the same bits on every
+// x86-64 CPU. For the elementwise loops whose scalar libm calls (expf, log1pf) cost more than the
+// GEMMs around them.
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+// Compiles a function twice, for AVX-512F and for the baseline, and picks one when the program loads.
+// Files using it are compiled with -ffp-contract=off (CMakeLists.txt), so neither clone fuses a
+// multiply-add and both give the same results.
+#define AMNESIA_SIMD_CLONES __attribute__((target_clones("avx512f", "default")))
+
+// Every helper here is inlined (AMNESIA_VEC_INLINE), so no 64-byte vector ever crosses a call and
+// GCC's note that such calls have another ABI without AVX-512 does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+namespace cpu {
+
+typedef float f32x16 __attribute__((vector_size(64)));
+typedef int32_t i32x16 __attribute__((vector_size(64)));
+
+#define AMNESIA_VEC_INLINE __attribute__((always_inline)) inline
+
+AMNESIA_VEC_INLINE f32x16 splat16(float a) { return f32x16{} + a; }
+
+// Unaligned loads and stores of 16 floats, and of the first n < 16 (the rest read as zero).
+AMNESIA_VEC_INLINE f32x16 load16(const float* p) {
+  f32x16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+AMNESIA_VEC_INLINE void store16(float* p, f32x16 v) { std::memcpy(p, &v, sizeof v); }
+AMNESIA_VEC_INLINE f32x16 load_first(const float* p, int n) {
+  f32x16 v = {};
+  std::memcpy(&v, p, sizeof(float) * n);
+  return v;
+}
+AMNESIA_VEC_INLINE void store_first(float* p, f32x16 v, int n) { std::memcpy(p, &v, sizeof(float) * n); }
+
+// e^x within 2 ulp of the true value, x clamped to [-87, 88] first (outside, e^x is below the smallest
+// normal float or overflows; clamped, it stays a finite normal number).
+AMNESIA_VEC_INLINE f32x16 exp16(f32x16 x) {
+  const f32x16 lo = splat16(-87.0f), hi = splat16(88.0f);
+  x = x < lo ? lo : x;
+  x = x > hi ? hi : x;
+  // x = n ln2 + r with n = round(x / ln2): adding 1.5 * 2^23 rounds to an integer and leaves n in the
+  // low mantissa bits of t. ln2 in two parts so n * ln2_hi is exact and r keeps its low bits.
+  const float shifter = 12582912.0f;
+  const f32x16 t = x * 1.44269504f + shifter;
+  const f32x16 n = t - shifter;
+  const f32x16 r = (x - n * 0.693359375f) - n * -2.12194440e-4f;
+  // Taylor series of e^r to r^7: |r| <= ln2 / 2 leaves a remainder under 1e-8 relative.
+  f32x16 p = splat16(1.0f / 5040.0f);
+  p = p * r + 1.0f / 720.0f;
+  p = p * r + 1.0f / 120.0f;
+  p = p * r + 1.0f / 24.0f;
+  p = p * r + 1.0f / 6.0f;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  // 2^n from its exponent bits (n in [-126, 127] after the clamp).
+  const i32x16 n_int = (i32x16)t - 0x4B400000;  // a same-size vector cast keeps the bits
+  const i32x16 scale_bits = (n_int + 127) << 23;
+  return p * (f32x16)scale_bits;
+}
+
+// log(1 + y) for y in [0, 1], within 4 ulp (the roundings of 2 + y and of the division): 2 atanh(s)
+// with s = y / (2 + y) <= 1/3, so the odd series s + s^3/3 + ... needs seven terms past s and loses
+// nothing to cancellation when y is tiny.
+AMNESIA_VEC_INLINE f32x16 log1p16_unit(f32x16 y) {
+  const f32x16 s = y / (2.0f + y), s2 = s * s;
+  f32x16 c = splat16(1.0f / 15.0f);
+  c = c * s2 + 1.0f / 13.0f;
+  c = c * s2 + 1.0f / 11.0f;
+  c = c * s2 + 1.0f / 9.0f;
+  c = c * s2 + 1.0f / 7.0f;
+  c = c * s2 + 1.0f / 5.0f;
+  c = c * s2 + 1.0f / 3.0f;
+  c = c * s2 + 1.0f;
+  return 2.0f * s * c;
+}
+
+}  // namespace cpu
