@@ -69,9 +69,10 @@ double lntl_g_flops() { return conv_flops(32, 64, 3, 7, 7) + conv_flops(64, 64, 
 double lntl_head_flops() { return conv_flops(32, 32, 3, 14, 14) + conv_flops(32, 8, 3, 14, 14); }
 
 double lntl_baseline_flops() { return 3.0 * (lntl_f_flops() + lntl_g_flops()); }
-// Pass (1): f, g and the three heads forward and backward; pass (2): f and the three heads again.
+// Pass (1): f and g forward and backward, the three heads forward and back to f only (their weights
+// get no gradient in this pass: 2 of the 3 passes); pass (2): f and the three heads, all 3 passes.
 double lntl_step_flops() {
-  return lntl_baseline_flops() + 2.0 * 3.0 * (3.0 * lntl_head_flops()) + 3.0 * lntl_f_flops();
+  return lntl_baseline_flops() + (2.0 + 3.0) * (3.0 * lntl_head_flops()) + 3.0 * lntl_f_flops();
 }
 
 struct Timing {

@@ -154,18 +154,20 @@ void grid_image(const ConvGeom& g, const Layout& l, const float* dy, float* dyp)
   }
 }
 
-// One image's dy pixel-major: dyt[p, c] = dy[c, p], the channels past C_out zero. In blocks of 16
-// positions: each channel's 16 values are one cache line read, and the block's 16 rows of dyt stay in
-// L1 while every channel is written into them (a plain transpose missed L1 on every read).
-void pixel_major_image(const ConvGeom& g, const Layout& l, const float* dy, float* dyt) {
-  const int64_t ohw = static_cast<int64_t>(g.oh()) * g.ow();
-  for (int64_t p0 = 0; p0 < ohw; p0 += kLanes) {
-    const int64_t p1 = std::min<int64_t>(ohw, p0 + kLanes);
-    for (int c = 0; c < g.c_out; ++c) {
-      const float* from = dy + c * ohw;
-      for (int64_t p = p0; p < p1; ++p) dyt[p * l.co16 + c] = from[p];
-    }
-    for (int64_t p = p0; p < p1; ++p) zero(dyt + p * l.co16 + g.c_out, l.co16 - g.c_out);
+// One image's dy pixel-major: dyt[p, c] = dy[c, p], the channels past C_out zero. Each position's 16
+// channels come in one gather (the channels lie ohw floats apart) and leave in one store; the gathers
+// walk the channel planes in step, so each plane is read in order.
+AMNESIA_AVX512 void pixel_major_image(const ConvGeom& g, const Layout& l, const float* dy, float* dyt) {
+  const int ohw = g.oh() * g.ow();
+  const __m512i planes = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                            _mm512_set1_epi32(ohw));
+  for (int c = 0; c < l.co16; c += kLanes) {
+    const int real = std::min(kLanes, g.c_out - c);
+    const __mmask16 keep = static_cast<__mmask16>((1u << real) - 1u);
+    const float* from = dy + static_cast<int64_t>(c) * ohw;
+    for (int p = 0; p < ohw; ++p)
+      _mm512_storeu_ps(dyt + static_cast<int64_t>(p) * l.co16 + c,
+                       _mm512_mask_i32gather_ps(_mm512_setzero_ps(), keep, planes, from + p, 4));
   }
 }
 
