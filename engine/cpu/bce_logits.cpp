@@ -15,7 +15,7 @@ struct BceTerms {
 AMNESIA_VEC_INLINE BceTerms bce_terms(f32x16 l, f32x16 t) {
   const f32x16 zero = {};
   const f32x16 e = exp16(l < zero ? l : -l);
-  const f32x16 loss = (l > zero ? l : zero) - l * t + log1p16_unit(e);
+  const f32x16 loss = (l > zero ? l : zero) - l * t + log1p16(e);
   const f32x16 sigmoid = (l >= zero ? splat16(1.0f) : e) / (1.0f + e);
   return {loss, sigmoid - t};
 }

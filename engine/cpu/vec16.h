@@ -22,6 +22,7 @@ typedef float f32x16 __attribute__((vector_size(64)));
 typedef int32_t i32x16 __attribute__((vector_size(64)));
 
 #define AMNESIA_VEC_INLINE __attribute__((always_inline)) inline
+#define AMNESIA_VEC_INLINE_LAMBDA __attribute__((always_inline))  // after a lambda's parameter list
 
 AMNESIA_VEC_INLINE f32x16 splat16(float a) { return f32x16{} + a; }
 
@@ -39,11 +40,11 @@ AMNESIA_VEC_INLINE f32x16 load_first(const float* p, int n) {
 }
 AMNESIA_VEC_INLINE void store_first(float* p, f32x16 v, int n) { std::memcpy(p, &v, sizeof(float) * n); }
 
-// e^x within 2 ulp of the true value, x clamped to [-87, 88] first (outside, e^x is below the smallest
-// normal float or overflows; clamped, it stays a finite normal number).
-AMNESIA_VEC_INLINE f32x16 exp16(f32x16 x) {
+// e^x within 2 ulp for x in [-87, 88]; 0 below (where e^x is under the smallest normal float, as with
+// denormals flushed), +inf above (a little early: e^88.72 is the largest finite float).
+AMNESIA_VEC_INLINE f32x16 exp16(f32x16 x_in) {
   const f32x16 lo = splat16(-87.0f), hi = splat16(88.0f);
-  x = x < lo ? lo : x;
+  f32x16 x = x_in < lo ? lo : x_in;
   x = x > hi ? hi : x;
   // x = n ln2 + r with n = round(x / ln2): adding 1.5 * 2^23 rounds to an integer and leaves n in the
   // low mantissa bits of t. ln2 in two parts so n * ln2_hi is exact and r keeps its low bits.
@@ -63,13 +64,15 @@ AMNESIA_VEC_INLINE f32x16 exp16(f32x16 x) {
   // 2^n from its exponent bits (n in [-126, 127] after the clamp).
   const i32x16 n_int = (i32x16)t - 0x4B400000;  // a same-size vector cast keeps the bits
   const i32x16 scale_bits = (n_int + 127) << 23;
-  return p * (f32x16)scale_bits;
+  const f32x16 y = p * (f32x16)scale_bits;
+  const f32x16 inf = splat16(__builtin_inff());
+  return x_in < lo ? f32x16{} : x_in > hi ? inf : y;
 }
 
-// log(1 + y) for y in [0, 1], within 4 ulp (the roundings of 2 + y and of the division): 2 atanh(s)
-// with s = y / (2 + y) <= 1/3, so the odd series s + s^3/3 + ... needs seven terms past s and loses
+// log(1 + y) for y in [-0.29, 1], within 4 ulp (the roundings of 2 + y and of the division): 2 atanh(s)
+// with s = y / (2 + y), |s| <= 1/3, so the odd series s + s^3/3 + ... needs seven terms past s and loses
 // nothing to cancellation when y is tiny.
-AMNESIA_VEC_INLINE f32x16 log1p16_unit(f32x16 y) {
+AMNESIA_VEC_INLINE f32x16 log1p16(f32x16 y) {
   const f32x16 s = y / (2.0f + y), s2 = s * s;
   f32x16 c = splat16(1.0f / 15.0f);
   c = c * s2 + 1.0f / 13.0f;
@@ -80,6 +83,19 @@ AMNESIA_VEC_INLINE f32x16 log1p16_unit(f32x16 y) {
   c = c * s2 + 1.0f / 3.0f;
   c = c * s2 + 1.0f;
   return 2.0f * s * c;
+}
+
+// log x for positive normal x, within 4 ulp: x = m 2^e with m in [sqrt(1/2), sqrt(2)), so log x is
+// e ln2 + log1p(m - 1) with m - 1 in [-0.29, 0.42].
+AMNESIA_VEC_INLINE f32x16 log16(f32x16 x) {
+  const i32x16 bits = (i32x16)x;
+  i32x16 e = ((bits >> 23) & 0xFF) - 127;
+  f32x16 m = (f32x16)((bits & 0x007FFFFF) | 0x3F800000);  // x's mantissa with exponent 0: [1, 2)
+  const i32x16 big = m > 1.41421356f;
+  m = big ? 0.5f * m : m;
+  e -= big;  // big is -1 where true
+  const f32x16 ef = __builtin_convertvector(e, f32x16);
+  return ef * 0.693359375f + (log1p16(m - 1.0f) + ef * -2.12194440e-4f);
 }
 
 }  // namespace cpu
