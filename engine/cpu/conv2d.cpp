@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "engine/cpu/lane_sum.h"
+#include "engine/cpu/thread_pool.h"
 
 namespace cpu {
 
@@ -137,21 +138,28 @@ void col2im(const float* col, ConvGeom g, float* dx) {
     }
 }
 
+// The layout copies split the images over the pool (each image's planes are written by one part; inside
+// a convolution's own parallel chunks they run inline).
+constexpr int64_t kMinImages = 4;
+
 void cnhw_to_nchw(const float* src, const float* bias, int n, int c, int hw, float* dst) {
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < c; ++j) {
-      const float* from = src + (static_cast<int64_t>(j) * n + i) * hw;
-      float* to = dst + (static_cast<int64_t>(i) * c + j) * hw;
-      const float b = bias ? bias[j] : 0.0f;
-      for (int p = 0; p < hw; ++p) to[p] = from[p] + b;
-    }
+  parallel_range(n, kMinImages, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int j = 0; j < c; ++j) {
+        const float* from = src + (static_cast<int64_t>(j) * n + i) * hw;
+        float* to = dst + (i * c + j) * hw;
+        const float b = bias ? bias[j] : 0.0f;
+        for (int p = 0; p < hw; ++p) to[p] = from[p] + b;
+      }
+  });
 }
 
 void nchw_to_cnhw(const float* src, int n, int c, int hw, float* dst) {
-  for (int i = 0; i < n; ++i)
-    for (int j = 0; j < c; ++j)
-      std::memcpy(dst + (static_cast<int64_t>(j) * n + i) * hw, src + (static_cast<int64_t>(i) * c + j) * hw,
-                  sizeof(float) * hw);
+  parallel_range(n, kMinImages, [&](int64_t i0, int64_t i1) {
+    for (int64_t i = i0; i < i1; ++i)
+      for (int j = 0; j < c; ++j)
+        std::memcpy(dst + (static_cast<int64_t>(j) * n + i) * hw, src + (i * c + j) * hw, sizeof(float) * hw);
+  });
 }
 
 void row_sums_add(const float* src, int rows, int64_t cols, float* dst) {
