@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "engine/cpu/thread_pool.h"
+#include "engine/cpu/vec16.h"
 
 namespace cpu {
 
@@ -31,7 +32,7 @@ inline float activate_grad(float y) {
 
 // The activation is a template parameter so each inner loop is branch-free and vectorises.
 template <Act A>
-void fwd_rows(float* y, const float* bias, int64_t r0, int64_t r1, int cols) {
+AMNESIA_SIMD_CLONES void fwd_rows(float* y, const float* bias, int64_t r0, int64_t r1, int cols) {
   for (int64_t r = r0; r < r1; ++r) {
     float* row = y + r * cols;
     if (bias)
@@ -44,7 +45,7 @@ void fwd_rows(float* y, const float* bias, int64_t r0, int64_t r1, int cols) {
 // Columns [c0, c1) of every row, rows in order: each dbias[c] sums in the serial order, so splitting the
 // columns over threads leaves the result unchanged.
 template <Act A>
-void bwd_cols(float* dy, const float* y, float* dbias, int rows, int cols, int64_t c0, int64_t c1) {
+AMNESIA_SIMD_CLONES void bwd_cols(float* dy, const float* y, float* dbias, int rows, int cols, int64_t c0, int64_t c1) {
   for (int r = 0; r < rows; ++r) {
     float* drow = dy + static_cast<int64_t>(r) * cols;
     const float* yrow = y + static_cast<int64_t>(r) * cols;
