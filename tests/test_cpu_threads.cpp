@@ -126,8 +126,8 @@ void check_conv_path(const ConvPath& path, const ConvGeom& g, std::mt19937& rng)
   const size_t nx = static_cast<size_t>(g.n) * g.c_in * g.h * g.w, ny = static_cast<size_t>(g.n) * g.c_out * g.oh() * g.ow();
   const std::vector<float> x = random_vector(nx, rng), w = random_vector(static_cast<size_t>(g.c_out) * g.col_rows(), rng),
                            b = random_vector(g.c_out, rng), dy = random_vector(ny, rng);
-  std::vector<float> ws(path.workspace(g));
   auto run = [&] {
+    std::vector<float> ws(path.workspace(g));  // sized for the current thread count
     std::vector<float> y(ny), dx(nx), dw(w.size(), 0.5f), db(b.size(), -0.25f);
     path.forward(g, x.data(), w.data(), b.data(), y.data(), ws.data());
     path.backward(g, x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), ws.data());
@@ -142,7 +142,7 @@ void check_conv_path(const ConvPath& path, const ConvGeom& g, std::mt19937& rng)
   for (size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == doctest::Approx(want[i]).epsilon(1e-4).scale(1.0));
 
   // Each gradient alone (the others null) is the same as with the others.
-  std::vector<float> dx_only(nx), dw_only(w.size(), 0.5f), db_only(b.size(), -0.25f);
+  std::vector<float> dx_only(nx), dw_only(w.size(), 0.5f), db_only(b.size(), -0.25f), ws(path.workspace(g));
   path.backward(g, nullptr, w.data(), dy.data(), dx_only.data(), nullptr, nullptr, ws.data());
   path.backward(g, x.data(), w.data(), dy.data(), nullptr, dw_only.data(), nullptr, ws.data());
   path.backward(g, nullptr, w.data(), dy.data(), nullptr, nullptr, db_only.data(), ws.data());

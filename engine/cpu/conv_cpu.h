@@ -8,7 +8,8 @@
 
 namespace cpu {
 
-// Floats of scratch conv_forward / conv_backward need for g.
+// Floats of scratch conv_forward / conv_backward need for g at the pool's current thread count (part
+// of it is per thread: ask again after set_threads).
 int64_t conv_workspace(const ConvGeom& g);
 // y = conv(x, w) + b (b may be null), as conv2d_fwd.
 void conv_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, float* ws);

@@ -73,11 +73,14 @@ void pack_rows(int rows, int64_t k, const Value& value, float* out) {
   }
 }
 
-// Scratch: the two packed weights, then per slice: a chunk's padded input planes, gradient planes and
-// pixel-major gradients, one image's output tile, the dW partial (transposed: C_in*k*k x co16) and the
-// db partial (C_out).
+// Scratch: the two packed weights; per thread, a chunk's padded input planes, gradient planes and
+// pixel-major gradients and one image's output tile; per backward chunk, its dW partial (transposed:
+// C_in*k*k x co16) and db partial (C_out).
 struct Scratch {
-  float *a_fwd, *a_dx, *xp, *dyp, *dyt, *tile, *dw, *db;
+  float *a_fwd, *a_dx, *xp, *dyp, *dyt, *tile;
+};
+struct Partial {
+  float *dw, *db;
 };
 int64_t pixel_major_floats(const ConvGeom& g, const Layout& l) { return static_cast<int64_t>(g.oh()) * g.ow() * l.co16; }
 int64_t image_floats(const ConvGeom& g, const Layout& l) {
@@ -86,23 +89,24 @@ int64_t image_floats(const ConvGeom& g, const Layout& l) {
 int64_t tile_floats(const ConvGeom& g, const Layout& l) {
   return std::max(round_up(g.c_out, 4) * l.grid32, round_up(g.c_in, 4) * l.back32);
 }
-int64_t slice_floats(const ConvGeom& g, const Layout& l) {
-  return l.images * image_floats(g, l) + tile_floats(g, l) + g.col_rows() * l.co16 + g.c_out;
-}
+int64_t thread_floats(const ConvGeom& g, const Layout& l) { return l.images * image_floats(g, l) + tile_floats(g, l); }
+int64_t partial_floats(const ConvGeom& g, const Layout& l) { return g.col_rows() * l.co16 + g.c_out; }
 int64_t shared_floats(const ConvGeom& g, const Layout& l) {
   return packed_floats(g.c_out, g.col_rows()) + packed_floats(g.c_in, static_cast<int64_t>(g.c_out) * l.taps);
 }
-Scratch scratch_of(const ConvGeom& g, const Layout& l, float* ws, int slice) {
+Scratch scratch_of(const ConvGeom& g, const Layout& l, float* ws, int thread) {
   Scratch s;
   s.a_fwd = ws;
   s.a_dx = ws + packed_floats(g.c_out, g.col_rows());
-  s.xp = ws + shared_floats(g, l) + slice * slice_floats(g, l);
+  s.xp = ws + shared_floats(g, l) + thread * thread_floats(g, l);
   s.dyp = s.xp + l.images * g.c_in * l.x_plane;
   s.dyt = s.dyp + l.images * g.c_out * l.dy_plane;
   s.tile = s.dyt + l.images * pixel_major_floats(g, l);
-  s.dw = s.tile + tile_floats(g, l);
-  s.db = s.dw + g.col_rows() * l.co16;
   return s;
+}
+Partial partial_of(const ConvGeom& g, const Layout& l, float* ws, int chunk) {
+  float* dw = ws + shared_floats(g, l) + threads() * thread_floats(g, l) + chunk * partial_floats(g, l);
+  return Partial{dw, dw + g.col_rows() * l.co16};
 }
 
 // Tap offsets on the grid: ki*Wp + kj (forward), negated for the data gradient.
@@ -286,7 +290,7 @@ bool shifted_conv_applies(const ConvGeom& g) { return shifted_conv_enabled() && 
 
 int64_t shifted_conv_workspace(const ConvGeom& g) {
   const Layout l(g);
-  return shared_floats(g, l) + kSlices * slice_floats(g, l);
+  return shared_floats(g, l) + threads() * thread_floats(g, l) + chunk_count(g.n, l.images) * partial_floats(g, l);
 }
 
 void shifted_conv_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, float* ws) {
@@ -297,8 +301,8 @@ void shifted_conv_forward(const ConvGeom& g, const float* x, const float* w, con
   const Scratch shared = scratch_of(g, l, ws, 0);
   pack_rows(g.c_out, k, [&](int m, int64_t kk) { return w[m * k + kk]; }, shared.a_fwd);
   const auto off = tap_offsets(g, l, 1);
-  for_each_slice_chunk(g.n, 1, [&](int n, int, int slice) {
-    const Scratch s = scratch_of(g, l, ws, slice);
+  for_each_chunk(g.n, 1, [&](int n, int, int) {
+    const Scratch s = scratch_of(g, l, ws, thread_index());
     pad_image(g, l, x + n * in_image, s.xp);
     shifted_gemm(s.a_fwd, g.c_out, g.c_in, l.taps, off.data(), s.xp, l.x_plane, l.grid32, s.tile);
     float* yn = y + n * out_image;
@@ -325,22 +329,20 @@ void shifted_conv_backward(const ConvGeom& g, const float* x, const float* w, co
     pack_rows(
         g.c_in, back_k,
         [&](int ci, int64_t kk) { return w[(kk / l.taps * g.c_in + ci) * l.taps + kk % l.taps]; }, shared.a_dx);
-  for (int slice = 0; slice < kSlices; ++slice) {
-    const Scratch s = scratch_of(g, l, ws, slice);
-    std::memset(s.dw, 0, sizeof(float) * (k * l.co16 + g.c_out));
-  }
   const auto fwd_off = tap_offsets(g, l, 1), back_off = tap_offsets(g, l, -1);
-  for_each_slice_chunk(g.n, l.images, [&](int first, int images, int slice) {
-    const Scratch s = scratch_of(g, l, ws, slice);
+  for_each_chunk(g.n, l.images, [&](int first, int images, int chunk) {
+    const Scratch s = scratch_of(g, l, ws, thread_index());
+    const Partial part = partial_of(g, l, ws, chunk);
+    if (dw || db) std::memset(part.dw, 0, sizeof(float) * partial_floats(g, l));
     for (int i = 0; i < images; ++i) {
       const int n = first + i;
       if (dw) pad_image(g, l, x + n * in_image, s.xp + i * g.c_in * l.x_plane);
       if (dx) grid_image(g, l, dy + n * out_image, s.dyp + i * g.c_out * l.dy_plane);
       if (dw) pixel_major_image(g, l, dy + n * out_image, s.dyt + i * pixel_major_floats(g, l));
       if (db)
-        for (int c = 0; c < g.c_out; ++c) s.db[c] += lane_sum(dy + n * out_image + c * ohw, ohw);
+        for (int c = 0; c < g.c_out; ++c) part.db[c] += lane_sum(dy + n * out_image + c * ohw, ohw);
     }
-    if (dw) weight_grad_chunk(g, l, fwd_off.data(), images, s.xp, s.dyt, s.dw);
+    if (dw) weight_grad_chunk(g, l, fwd_off.data(), images, s.xp, s.dyt, part.dw);
     if (!dx) return;
     for (int i = 0; i < images; ++i) {
       // dx's padded rows pad .. pad+H-1 from the grid read at pad*Wp + p - offset.
@@ -353,10 +355,11 @@ void shifted_conv_backward(const ConvGeom& g, const float* x, const float* w, co
                dxn + (static_cast<int64_t>(c) * g.h + r) * g.w);
     }
   });
-  const int64_t stride = slice_floats(g, l);
-  const Scratch s0 = scratch_of(g, l, ws, 0);
-  if (dw) add_slice_partials(dw, g.c_out, k, s0.dw, 1, l.co16, stride);  // the partials hold dW transposed
-  if (db) add_slice_partials(db, 1, g.c_out, s0.db, 0, 1, stride);
+  const int chunks = chunk_count(g.n, l.images);
+  const Partial p0 = partial_of(g, l, ws, 0);
+  const int64_t stride = partial_floats(g, l);
+  if (dw) add_partials(dw, g.c_out, k, p0.dw, 1, l.co16, stride, chunks);  // the partials hold dW transposed
+  if (db) add_partials(db, 1, g.c_out, p0.db, 0, 1, stride, chunks);
 }
 
 }  // namespace cpu

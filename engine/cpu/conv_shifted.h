@@ -15,8 +15,8 @@
 //   weight grad:  dW[m, c, t] = sum over images and grid positions of dy[m, p] * B[c, p + offset_t]
 // The wasted grid columns cost (k-1)/Wp of the work (2/16 for LNTL's 14 x 14 maps).
 //
-// Determinism as the chunked path (engine/cpu/conv_chunks.h): the batch is cut into kSlices fixed
-// slices; dW and db sum into one partial per slice, added in slice order; each output and input
+// Determinism as the chunked path (engine/cpu/conv_chunks.h): the batch is cut into chunks fixed by the
+// shapes; dW and db sum into one partial per chunk, added in chunk order; each output and input
 // gradient is one sum in a fixed order. So results are bit-identical at any thread count.
 #pragma once
 #include <cstdint>

@@ -23,6 +23,7 @@ namespace cpu {
 namespace {
 
 thread_local bool tl_in_pool = false;
+thread_local int tl_index = 0;
 
 // Tasks are handed out one at a time from a shared ticket counter, so a thread that the OS has not
 // scheduled (the machine is shared) holds up nothing: the others take its tasks. Which thread runs a
@@ -32,7 +33,10 @@ thread_local bool tl_in_pool = false;
 class Pool {
  public:
   explicit Pool(int n) : n_(n) {
-    for (int t = 1; t < n_; ++t) workers_.emplace_back([this] { work(); });
+    for (int t = 1; t < n_; ++t) workers_.emplace_back([this, t] {
+      tl_index = t;
+      work();
+    });
   }
   ~Pool() {
     {
@@ -158,14 +162,19 @@ void parallel_for(int tasks, const std::function<void(int)>& body) {
   p.run(tasks, body);
 }
 
-void add_slice_partials(float* dst, int rows, int64_t cols, const float* first, int64_t r_step, int64_t j_step,
-                        int64_t slice_stride) {
-  for (int r = 0; r < rows; ++r)
-    for (int64_t j = 0; j < cols; ++j) {
-      float s = 0.0f;
-      for (int p = 0; p < kSlices; ++p) s += first[p * slice_stride + r * r_step + j * j_step];
-      dst[r * cols + j] += s;
-    }
+int thread_index() { return tl_index; }
+
+void add_partials(float* dst, int rows, int64_t cols, const float* first, int64_t r_step, int64_t j_step,
+                  int64_t part_stride, int parts) {
+  const int64_t min_rows = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, cols * parts));
+  parallel_range(rows, min_rows, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t j = 0; j < cols; ++j) {
+        float s = 0.0f;
+        for (int p = 0; p < parts; ++p) s += first[p * part_stride + r * r_step + j * j_step];
+        dst[r * cols + j] += s;
+      }
+  });
 }
 
 void parallel_range(int64_t n, int64_t min_part, const std::function<void(int64_t, int64_t)>& body) {

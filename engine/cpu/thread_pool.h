@@ -5,10 +5,11 @@
 // inside this pool: a large GEMM is split by rows or columns of its output, small ones (a chunk of a
 // convolution) run one per thread.
 //
-// Determinism: work that REDUCES over the batch (weight gradients, statistics) is cut into kSlices fixed
-// slices whatever the thread count, each slice sums into its own partial, and the partials are added in
-// slice order. Splits that do not reduce (images of an im2col, blocks of a GEMM's output) are fixed by
-// the shapes alone too, since BLAS picks its kernel, and so its summation order, by the block's size.
+// Determinism: work that REDUCES over the batch (weight gradients, statistics) is cut into parts fixed
+// whatever the thread count (kSlices slices, or a convolution's chunks), each part sums into its own
+// partial, and the partials are added in order. Splits that do not reduce (images of an im2col, blocks
+// of a GEMM's output) are fixed by the shapes alone too, since BLAS picks its kernel, and so its
+// summation order, by the block's size.
 // Hence results are bit-identical at any thread count, not just reproducible.
 #pragma once
 #include <algorithm>
@@ -33,25 +34,34 @@ bool in_parallel();
 // loops whose items are independent (elementwise passes, image planes).
 void parallel_range(int64_t n, int64_t min_part, const std::function<void(int64_t, int64_t)>& body);
 
+// Which of the pool's threads is running: 0 for the caller of parallel_for (and any thread outside the
+// pool), 1 .. threads()-1 for the workers. For scratch kept per thread.
+int thread_index();
+
 // Fixed batch slices for reductions (see above); four keeps 1, 2 and 4 threads evenly loaded.
 constexpr int kSlices = 4;
 // [begin, end) of part `part` of `parts` equal parts of n items.
 inline int64_t part_begin(int64_t n, int part, int parts) { return n * part / parts; }
 
-// Runs body(first item, items, slice) over [0, n) in chunks of at most per_chunk items within each of
-// the kSlices fixed slices, the slices spread over the pool: a batch loop whose slices each sum into
-// their own partial.
+// Chunks of at most per_chunk items that cover [0, n).
+inline int chunk_count(int n, int per_chunk) { return (n + per_chunk - 1) / per_chunk; }
+// Runs body(first item, items, chunk) for every chunk, each chunk a task of its own: on a machine whose
+// cores run at different speeds (a shared VM) the faster thread takes more of them, where four fixed
+// slices would leave it waiting. A reduction keeps one partial per chunk (the chunks are fixed by n and
+// per_chunk, not by the thread count) and adds them in chunk order (add_partials); scratch that lives
+// only within a chunk is kept per thread (thread_index()).
 template <class Body>
-void for_each_slice_chunk(int n, int per_chunk, const Body& body) {
-  parallel_for(kSlices, [&](int s) {
-    const int lo = static_cast<int>(part_begin(n, s, kSlices)), hi = static_cast<int>(part_begin(n, s + 1, kSlices));
-    for (int i = lo; i < hi; i += per_chunk) body(i, std::min(per_chunk, hi - i), s);
+void for_each_chunk(int n, int per_chunk, const Body& body) {
+  parallel_for(chunk_count(n, per_chunk), [&](int c) {
+    const int first = c * per_chunk;
+    body(first, std::min(per_chunk, n - first), c);
   });
 }
 
-// dst[r * cols + j] += partial_0(r, j) + partial_1(r, j) + ... in slice order, where partial_s(r, j) =
-// first[s * slice_stride + r * r_step + j * j_step] (so a partial may hold its matrix transposed).
-void add_slice_partials(float* dst, int rows, int64_t cols, const float* first, int64_t r_step, int64_t j_step,
-                        int64_t slice_stride);
+// dst[r * cols + j] += partial_0(r, j) + partial_1(r, j) + ... + partial_{parts-1}(r, j) in that order,
+// where partial_p(r, j) = first[p * part_stride + r * r_step + j * j_step] (so a partial may hold its
+// matrix transposed). Rows split over the pool; each element's sum keeps its order.
+void add_partials(float* dst, int rows, int64_t cols, const float* first, int64_t r_step, int64_t j_step,
+                  int64_t part_stride, int parts);
 
 }  // namespace cpu
