@@ -166,14 +166,26 @@ int thread_index() { return tl_index; }
 
 void add_partials(float* dst, int rows, int64_t cols, const float* first, int64_t r_step, int64_t j_step,
                   int64_t part_stride, int parts) {
+  // Up to 64 rows of one column at a time, the partials added into them one after another: the same
+  // order for every element as a plain loop over the partials, and with r_step = 1 (dW held transposed)
+  // the inner loop runs along memory and vectorises.
+  constexpr int64_t kRows = 64;
   const int64_t min_rows = std::max<int64_t>(1, 4096 / std::max<int64_t>(1, cols * parts));
   parallel_range(rows, min_rows, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r)
+    for (int64_t r = r0; r < r1; r += kRows) {
+      const int64_t rn = std::min(kRows, r1 - r);
       for (int64_t j = 0; j < cols; ++j) {
-        float s = 0.0f;
-        for (int p = 0; p < parts; ++p) s += first[p * part_stride + r * r_step + j * j_step];
-        dst[r * cols + j] += s;
+        float acc[kRows] = {};
+        for (int p = 0; p < parts; ++p) {
+          const float* src = first + p * part_stride + r * r_step + j * j_step;
+          if (r_step == 1)
+            for (int64_t i = 0; i < rn; ++i) acc[i] += src[i];
+          else
+            for (int64_t i = 0; i < rn; ++i) acc[i] += src[i * r_step];
+        }
+        for (int64_t i = 0; i < rn; ++i) dst[(r + i) * cols + j] += acc[i];
       }
+    }
   });
 }
 
