@@ -175,29 +175,29 @@ AMNESIA_AVX512 void pixel_major_image(const ConvGeom& g, const Layout& l, const 
   }
 }
 
-// c[i, 0..31] = sum over channels ch and taps t of a[(ch*taps + t)*MR + i] * b[ch*plane + off[t] + 0..31]
-// for MR rows i: the 2*MR accumulators stay in registers for the whole sum.
-template <int MR>
+// c[i, 0..16*NV) = sum over channels ch and taps t of a[(ch*taps + t)*MR + i] * b[ch*plane + off[t] + ..]
+// for MR rows i: the MR*NV accumulators stay in registers for the whole sum (8 x 2 for full row blocks;
+// 4 x 4 for a last block of 4 rows, so it still has 16 sums in flight to hide the FMA latency).
+template <int MR, int NV>
 AMNESIA_AVX512 void shifted_block(const float* a, int channels, int taps, const int* off, const float* b,
                                   int64_t plane, float* c, int64_t ldc) {
-  __m512 acc[MR][2];
-  for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  __m512 acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_setzero_ps();
   for (int ch = 0; ch < channels; ++ch) {
     const float* bp = b + ch * plane;
     for (int t = 0; t < taps; ++t, a += MR) {
-      const __m512 b0 = _mm512_loadu_ps(bp + off[t]), b1 = _mm512_loadu_ps(bp + off[t] + kLanes);
+      __m512 bv[NV];
+      for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_ps(bp + off[t] + v * kLanes);
 #pragma GCC unroll 8
       for (int i = 0; i < MR; ++i) {
         const __m512 ai = _mm512_set1_ps(a[i]);
-        acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-        acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+        for (int v = 0; v < NV; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
       }
     }
   }
-  for (int i = 0; i < MR; ++i) {
-    _mm512_storeu_ps(c + i * ldc, acc[i][0]);
-    _mm512_storeu_ps(c + i * ldc + kLanes, acc[i][1]);
-  }
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(c + i * ldc + v * kLanes, acc[i][v]);
 }
 
 // c [rows4 x len] (row stride len) = the packed a (pack_rows) against the shifted planes of b, len a
@@ -210,10 +210,12 @@ AMNESIA_AVX512 void shifted_gemm(const float* a, int rows, int channels, int tap
     const float* ar = a + r * k;
     float* cr = c + r * len;
     if (rows4 - r >= 8) {
-      for (int64_t p = 0; p < len; p += kBlock) shifted_block<8>(ar, channels, taps, off, b + p, plane, cr + p, len);
+      for (int64_t p = 0; p < len; p += kBlock) shifted_block<8, 2>(ar, channels, taps, off, b + p, plane, cr + p, len);
       r += 8;
     } else {
-      for (int64_t p = 0; p < len; p += kBlock) shifted_block<4>(ar, channels, taps, off, b + p, plane, cr + p, len);
+      int64_t p = 0;
+      for (; p + 2 * kBlock <= len; p += 2 * kBlock) shifted_block<4, 4>(ar, channels, taps, off, b + p, plane, cr + p, len);
+      if (p < len) shifted_block<4, 2>(ar, channels, taps, off, b + p, plane, cr + p, len);
       r += 4;
     }
   }
