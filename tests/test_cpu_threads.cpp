@@ -167,44 +167,53 @@ TEST_CASE("shifted-plane conv2d (AVX-512): same at every thread count, and equal
   }
   std::mt19937 rng(35);
   const ConvPath shifted{cpu::shifted_conv_workspace, cpu::shifted_conv_forward, cpu::shifted_conv_backward};
-  for (const ConvGeom& g : kThreadCases)
-    if (g.stride == 1) check_conv_path(shifted, g, rng);
+  for (const ConvGeom& g : kThreadCases) check_conv_path(shifted, g, rng);
   // Every kernel size it takes, padding from none ("valid") to more than k/2, 1 to 21 channels each
-  // way (row blocks of 8 and 4, and a ragged 3-column tail in dW), non-square and tiny planes.
+  // way (row blocks of 8 and 4, and a ragged 3-column tail in dW), non-square and tiny planes; strides 2
+  // and 3 (phase planes): odd and even sizes and kernels, a kernel smaller than the stride, and a phase
+  // with no input pixel (stride 3 over a 2-pixel-wide image).
   const ConvGeom more[] = {{2, 3, 28, 28, 32, 5, 1, 2}, {5, 32, 14, 14, 21, 3, 1, 1}, {3, 5, 7, 7, 9, 3, 1, 0},
                            {4, 1, 6, 11, 1, 1, 1, 0},   {3, 2, 5, 5, 3, 7, 1, 3},      {2, 4, 9, 6, 12, 5, 1, 3},
-                           {6, 7, 3, 3, 4, 3, 1, 2},    {1, 13, 2, 2, 17, 1, 1, 1}};
+                           {6, 7, 3, 3, 4, 3, 1, 2},    {1, 13, 2, 2, 17, 1, 1, 1},    {3, 1, 28, 28, 16, 3, 2, 1},
+                           {4, 16, 14, 14, 32, 3, 2, 1}, {2, 3, 9, 7, 5, 3, 2, 0},      {2, 2, 11, 10, 4, 5, 2, 2},
+                           {3, 3, 8, 8, 6, 4, 2, 1},    {2, 2, 7, 9, 3, 7, 2, 3},      {2, 3, 10, 11, 4, 3, 3, 1},
+                           {2, 2, 6, 6, 3, 1, 2, 0},    {2, 2, 2, 5, 3, 3, 3, 1}};
   for (const ConvGeom& g : more) check_conv_path(shifted, g, rng);
 }
 
 TEST_CASE("ConvTranspose2d on the CPU: same at every thread count, and equal to the whole-batch ops") {
-  Backend be = make_backend("cpu", 4);
-  ParamStore p;
-  ConvTranspose2d deconv(p, "deconv", 12, 5, 3, 2, 1, 1);
-  p.allocate(be, 9);
-  std::mt19937 rng(33);
-  const int n = 9, h = 7, w = 7;
-  const ConvTransposeGeom g = deconv.geom(n, h, w);
-  const std::vector<float> x = random_vector(static_cast<size_t>(n) * 12 * h * w, rng),
-                           dy = random_vector(static_cast<size_t>(g.out_floats()), rng);
-  auto layer = [&] {
-    std::vector<float> y(dy.size()), dx(x.size());
-    p.zero_grad(be);
-    deconv.forward(be, p, x.data(), n, h, w, y.data());
-    deconv.backward(be, p, x.data(), dy.data(), n, h, w, dx.data());
-    std::vector<float> grads(p.grads(), p.grads() + p.size());
-    return concat({&y, &dx, &grads});
-  };
-  same_at_every_thread_count(layer);
+  // 5 output channels, and 1 (as the MAE's last layer): its mirror convolution has one input channel, so
+  // its data gradient (this layer's forward) goes through im2col while the rest stays shifted.
+  for (int out : {5, 1}) {
+    CAPTURE(out);
+    Backend be = make_backend("cpu", 4);
+    ParamStore p;
+    ConvTranspose2d deconv(p, "deconv", 12, out, 3, 2, 1, 1);
+    p.allocate(be, 9);
+    std::mt19937 rng(33);
+    const int n = 9, h = 7, w = 7;
+    const ConvTransposeGeom g = deconv.geom(n, h, w);
+    const std::vector<float> x = random_vector(static_cast<size_t>(n) * 12 * h * w, rng),
+                             dy = random_vector(static_cast<size_t>(g.out_floats()), rng);
+    auto layer = [&] {
+      std::vector<float> y(dy.size()), dx(x.size());
+      p.zero_grad(be);
+      deconv.forward(be, p, x.data(), n, h, w, y.data());
+      deconv.backward(be, p, x.data(), dy.data(), n, h, w, dx.data());
+      std::vector<float> grads(p.grads(), p.grads() + p.size());
+      return concat({&y, &dx, &grads});
+    };
+    same_at_every_thread_count(layer);
 
-  std::vector<float> y(dy.size()), dx(x.size()), ws(g.workspace_floats());
-  p.zero_grad(be);
-  conv_transpose2d_fwd(be, g, x.data(), p.value(deconv.w), p.value(deconv.b), y.data(), ws.data());
-  conv_transpose2d_bwd(be, g, x.data(), p.value(deconv.w), dy.data(), dx.data(), p.grad(deconv.w), p.grad(deconv.b),
-                       ws.data());
-  std::vector<float> grads(p.grads(), p.grads() + p.size());
-  const std::vector<float> want = concat({&y, &dx, &grads}), got = layer();
-  for (size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == doctest::Approx(want[i]).epsilon(1e-5));
+    std::vector<float> y(dy.size()), dx(x.size()), ws(g.workspace_floats());
+    p.zero_grad(be);
+    conv_transpose2d_fwd(be, g, x.data(), p.value(deconv.w), p.value(deconv.b), y.data(), ws.data());
+    conv_transpose2d_bwd(be, g, x.data(), p.value(deconv.w), dy.data(), dx.data(), p.grad(deconv.w), p.grad(deconv.b),
+                         ws.data());
+    std::vector<float> grads(p.grads(), p.grads() + p.size());
+    const std::vector<float> want = concat({&y, &dx, &grads}), got = layer();
+    for (size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == doctest::Approx(want[i]).epsilon(1e-5));
+  }
 }
 
 TEST_CASE("a training step of the judge and of LNTL is bit-identical at 1, 2, 3 and 4 threads") {

@@ -1,5 +1,5 @@
-// bench_conv: the CPU's two convolution paths side by side on every stride-1 convolution the studies
-// train (engine/cpu/conv_cpu.h): the im2col + BLAS chunks and the shifted-plane AVX-512 kernels. Each
+// bench_conv: the CPU's two convolution paths side by side on every convolution the studies train
+// (the transposed ones as their mirror convolutions) (engine/cpu/conv_cpu.h): the im2col + BLAS chunks and the shifted-plane AVX-512 kernels. Each
 // repetition runs the forward, the weight + bias gradient and the data gradient of one path, then of
 // the other, on the same random operands, so both see the same machine load; the table gives each
 // pass's minimum process CPU time over the repetitions (the steadiest measure on a shared machine),
@@ -25,12 +25,14 @@ struct Shape {
   ConvGeom g;
 };
 
-// The studies' stride-1 convolutions at their training batch sizes.
+// The studies' convolutions at their training batch sizes (a ConvTranspose2d runs its mirror convolution
+// backwards: the MAE's deconv1 and deconv2 are the mirrors of its conv2 and conv1).
 const Shape kShapes[] = {
     {"lntl f.conv1", {128, 3, 28, 28, 32, 5, 1, 2}},   {"lntl f.conv2", {128, 32, 14, 14, 32, 3, 1, 1}},
     {"lntl h.conv1 x3", {128, 32, 14, 14, 96, 3, 1, 1}}, {"lntl h.conv2", {128, 32, 14, 14, 8, 3, 1, 1}},
     {"lntl g.conv2", {128, 64, 7, 7, 64, 3, 1, 1}},    {"judge conv1", {64, 1, 28, 28, 10, 5, 1, 0}},
-    {"judge conv2", {64, 10, 12, 12, 20, 5, 1, 0}},
+    {"judge conv2", {64, 10, 12, 12, 20, 5, 1, 0}},    {"lntl g.conv1 (stride 2)", {128, 32, 14, 14, 64, 3, 2, 1}},
+    {"mae conv1 (stride 2)", {128, 1, 28, 28, 16, 3, 2, 1}}, {"mae conv2 (stride 2)", {128, 16, 14, 14, 32, 3, 2, 1}},
 };
 
 double cpu_ms() {
@@ -62,7 +64,7 @@ void time_passes(const ConvGeom& g, Operands& o, const Fwd& fwd, const Bwd& bwd,
 
 int main(int argc, char** argv) {
   int threads = 1, reps = 10;
-  Driver d("bench_conv", "Time the CPU's im2col and shifted-plane convolutions side by side on the studies' stride-1 "
+  Driver d("bench_conv", "Time the CPU's im2col and shifted-plane convolutions side by side on the studies' "
            "convolutions (min CPU ms per pass); the table goes to stdout and to bench_conv.md in --out.",
            {"", "runs/bench_conv", 1});
   d.cli().add("threads", &threads, "CPU threads (the engine's pool)", 1, 256);

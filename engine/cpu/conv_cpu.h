@@ -1,5 +1,6 @@
-// Which CPU convolution runs: the shifted-plane kernels (conv_shifted.h) for stride-1 convolutions on
-// CPUs with AVX-512, the batch-split im2col + BLAS chunks (conv_chunks.h) for everything else. The
+// Which CPU convolution runs: the shifted-plane kernels (conv_shifted.h) on CPUs with AVX-512 (strides
+// 1 to 3, kernels up to 7 x 7), except the data gradient of a convolution with one or two input
+// channels; the batch-split im2col + BLAS chunks (conv_chunks.h) for everything else. The
 // layers (Conv2d, ConvTranspose2d) call these; the tests call each path directly as well.
 #pragma once
 #include <cstdint>

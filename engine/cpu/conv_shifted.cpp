@@ -22,37 +22,67 @@ namespace {
 constexpr int kLanes = 16;         // floats in an AVX-512 register
 constexpr int kBlock = 2 * kLanes;  // grid positions one kernel call computes per row
 constexpr int kMaxK = 7;            // kernel sizes the tap tables are sized for
+constexpr int kMaxStride = 3;       // strides the phase tables are sized for
 // A backward chunk's planes are kept near this many floats (1 MB), so the weight gradient's passes over
 // them (one per 32 output channels and 12 (channel, tap) rows) hit the core's L2 cache.
 constexpr int64_t kChunkFloats = 256 * 1024;
 
 int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-// Where everything lies for one geometry: per image, C_in padded input planes of x_plane floats, C_out
-// gradient planes of dy_plane floats whose grid origin sits dy_front floats in (for the data gradient),
-// and dy pixel-major, OH*OW x co16 (for the weight gradient).
+// One phase of a strided convolution (see conv_shifted.h): the input pixels at rows s*y + a and columns
+// s*x + b of the padded input, as a plane of Hh x Wg on the grid; the taps (ki, kj) with ki % s = a and
+// kj % s = b read it at the shift (ki/s, kj/s). Stride 1 has one phase, the padded input itself.
+struct Phase {
+  int taps = 0;
+  std::array<int, kMaxK * kMaxK> tap{};  // the kernel taps ki*k + kj of this phase
+  int y_lo = 0, y_hi = -1, x_lo = 0, x_hi = -1;  // its plane's rows and columns that hold real input pixels
+  int64_t back32 = 0;                    // (y_hi - y_lo + 1) * Wg rounded up: the data gradient's positions
+};
+
+// Where everything lies for one geometry: per image, C_in channels of x_plane floats, each channel the
+// s*s phase planes of pp floats (the padded input itself at stride 1); C_out gradient planes of dy_plane
+// floats whose grid origin sits dy_front floats in (for the data gradient); dy pixel-major, OH*OW x co16
+// (for the weight gradient). Outputs and phase planes share the grid width wg.
 struct Layout {
-  int wp = 0, taps = 0;
-  int64_t grid = 0;     // OH * Wp: the forward's grid positions
+  int wg = 0, phases = 0;
+  int64_t pp = 0;       // floats per phase plane: Hh * Wg
+  int64_t grid = 0;     // OH * Wg: the forward's grid positions
   int64_t grid32 = 0;   // rounded up to kBlock (the extra positions are computed and thrown away)
-  int64_t back32 = 0;   // H * Wp rounded up: the rows of padded input the data gradient computes
-  int64_t max_off = 0;  // the largest tap offset, (k-1) * (Wp+1)
-  int64_t x_plane = 0, dy_front = 0, dy_plane = 0;
+  int64_t x_plane = 0, dy_front = 0, dy_plane = 0, back32 = 0;  // back32: the largest phase's
   int co16 = 0;         // C_out rounded up to 16: one AVX-512 register of output channels
   int images = 0;       // images per backward chunk
+  std::array<Phase, kMaxStride * kMaxStride> phase{};
 
   explicit Layout(const ConvGeom& g) {
-    wp = g.w + 2 * g.pad;
-    taps = g.k * g.k;
-    grid = static_cast<int64_t>(g.oh()) * wp;
+    const int s = g.stride, hp = g.h + 2 * g.pad, wp = g.w + 2 * g.pad, hh = (hp + s - 1) / s;
+    const int reach = (g.k - 1) / s;  // the largest shift within a phase
+    phases = s * s;
+    // Wide enough that the shifts of the real outputs stay inside a row, and a row's wrap-around reads
+    // land on the zero columns past OW (for the data gradient).
+    wg = std::max((wp + s - 1) / s, g.ow() + reach);
+    pp = static_cast<int64_t>(hh) * wg;
+    grid = static_cast<int64_t>(g.oh()) * wg;
     grid32 = round_up(grid, kBlock);
-    back32 = round_up(static_cast<int64_t>(g.h) * wp, kBlock);
-    max_off = static_cast<int64_t>(g.k - 1) * (wp + 1);
-    x_plane = round_up(std::max<int64_t>(static_cast<int64_t>(g.h + 2 * g.pad) * wp, grid32 + max_off), kLanes);
-    // The data gradient reads the grid at pad*Wp + p - offset for p < back32: from pad*Wp - max_off
-    // (before the origin when the taps reach further than the padding) to pad*Wp + back32.
-    dy_front = round_up(std::max<int64_t>(0, max_off - static_cast<int64_t>(g.pad) * wp), kLanes);
-    dy_plane = dy_front + round_up(std::max(grid32, static_cast<int64_t>(g.pad) * wp + back32), kLanes);
+    const int64_t max_shift = static_cast<int64_t>(reach) * (wg + 1);
+    x_plane = round_up(std::max(phases * pp, (phases - 1) * pp + grid32 + max_shift), kLanes);
+    int64_t front = 0, end = grid32;
+    for (int t = 0; t < g.k * g.k; ++t) {
+      Phase& ph = phase[(t / g.k % s) * s + t % g.k % s];
+      ph.tap[ph.taps++] = t;
+    }
+    for (int a = 0; a < s; ++a)
+      for (int b = 0; b < s; ++b) {
+        Phase& ph = phase[a * s + b];
+        ph.y_lo = (g.pad - a + s - 1) / s, ph.y_hi = (g.pad + g.h - 1 - a) / s;
+        ph.x_lo = (g.pad - b + s - 1) / s, ph.x_hi = (g.pad + g.w - 1 - b) / s;
+        ph.back32 = round_up(static_cast<int64_t>(std::max(0, ph.y_hi - ph.y_lo + 1)) * wg, kBlock);
+        back32 = std::max(back32, ph.back32);
+        // The data gradient reads the grid at y_lo*Wg + p - shift for p < back32.
+        front = std::max(front, max_shift - static_cast<int64_t>(ph.y_lo) * wg);
+        end = std::max(end, static_cast<int64_t>(ph.y_lo) * wg + ph.back32);
+      }
+    dy_front = round_up(front, kLanes);
+    dy_plane = dy_front + round_up(end, kLanes);
     co16 = static_cast<int>(round_up(g.c_out, kLanes));
     const int64_t per_image = g.c_in * x_plane + g.c_out * dy_plane + static_cast<int64_t>(g.oh()) * g.ow() * co16;
     images = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(g.n, kChunkFloats / per_image)));
@@ -92,7 +122,9 @@ int64_t tile_floats(const ConvGeom& g, const Layout& l) {
 int64_t thread_floats(const ConvGeom& g, const Layout& l) { return l.images * image_floats(g, l) + tile_floats(g, l); }
 int64_t partial_floats(const ConvGeom& g, const Layout& l) { return g.col_rows() * l.co16 + g.c_out; }
 int64_t shared_floats(const ConvGeom& g, const Layout& l) {
-  return packed_floats(g.c_out, g.col_rows()) + packed_floats(g.c_in, static_cast<int64_t>(g.c_out) * l.taps);
+  int64_t dx_packed = 0;
+  for (int ph = 0; ph < l.phases; ++ph) dx_packed += packed_floats(g.c_in, static_cast<int64_t>(g.c_out) * l.phase[ph].taps);
+  return packed_floats(g.c_out, g.col_rows()) + dx_packed;
 }
 Scratch scratch_of(const ConvGeom& g, const Layout& l, float* ws, int thread) {
   Scratch s;
@@ -109,11 +141,23 @@ Partial partial_of(const ConvGeom& g, const Layout& l, float* ws, int chunk) {
   return Partial{dw, dw + g.col_rows() * l.co16};
 }
 
-// Tap offsets on the grid: ki*Wp + kj (forward), negated for the data gradient.
-std::array<int, kMaxK * kMaxK> tap_offsets(const ConvGeom& g, const Layout& l, int sign) {
+// Each tap's offset in a channel's planes for the forward and the weight gradient: its phase plane, then
+// its shift (ki/s, kj/s) on the grid.
+std::array<int, kMaxK * kMaxK> forward_offsets(const ConvGeom& g, const Layout& l) {
   std::array<int, kMaxK * kMaxK> off{};
+  const int s = g.stride;
   for (int ki = 0; ki < g.k; ++ki)
-    for (int kj = 0; kj < g.k; ++kj) off[ki * g.k + kj] = sign * (ki * l.wp + kj);
+    for (int kj = 0; kj < g.k; ++kj)
+      off[ki * g.k + kj] = static_cast<int>(((ki % s) * s + kj % s) * l.pp + (ki / s) * l.wg + kj / s);
+  return off;
+}
+// A phase's taps for the data gradient: minus their shifts on the grid.
+std::array<int, kMaxK * kMaxK> backward_offsets(const ConvGeom& g, const Layout& l, const Phase& ph) {
+  std::array<int, kMaxK * kMaxK> off{};
+  for (int i = 0; i < ph.taps; ++i) {
+    const int ki = ph.tap[i] / g.k, kj = ph.tap[i] % g.k;
+    off[i] = -((ki / g.stride) * l.wg + kj / g.stride);
+  }
   return off;
 }
 
@@ -126,18 +170,42 @@ void copy(const float* from, int64_t n, float* to) {
   for (int64_t i = 0; i < n; ++i) to[i] = from[i];
 }
 
-// One image's C_in padded planes: x's rows at (pad, pad), zeros around them and in the slack.
+// One image's C_in channels of phase planes, zeros around the pixels and in the slack. At stride 1 the
+// one plane is x's rows at (pad, pad) and the rows are copied whole; at stride s each phase plane
+// gathers every s-th pixel of the padded input.
 void pad_image(const ConvGeom& g, const Layout& l, const float* x, float* xp) {
+  const int s = g.stride;
   for (int c = 0; c < g.c_in; ++c) {
-    float* plane = xp + c * l.x_plane;
-    zero(plane, static_cast<int64_t>(g.pad) * l.wp + g.pad);
-    for (int y = 0; y < g.h; ++y) {
-      float* row = plane + static_cast<int64_t>(y + g.pad) * l.wp + g.pad;
-      copy(x + (static_cast<int64_t>(c) * g.h + y) * g.w, g.w, row);
-      zero(row + g.w, y + 1 < g.h ? 2 * g.pad : 0);  // this row's right padding and the next one's left
+    float* chan = xp + c * l.x_plane;
+    const float* xc = x + static_cast<int64_t>(c) * g.h * g.w;
+    if (s == 1) {
+      zero(chan, static_cast<int64_t>(g.pad) * l.wg + g.pad);
+      for (int y = 0; y < g.h; ++y) {
+        float* row = chan + static_cast<int64_t>(y + g.pad) * l.wg + g.pad;
+        copy(xc + static_cast<int64_t>(y) * g.w, g.w, row);
+        zero(row + g.w, y + 1 < g.h ? l.wg - g.w : 0);  // this row's right padding and the next one's left
+      }
+      const int64_t done = static_cast<int64_t>(g.h + g.pad - 1) * l.wg + g.pad + g.w;
+      zero(chan + done, l.x_plane - done);
+      continue;
     }
-    const int64_t done = static_cast<int64_t>(g.h + g.pad - 1) * l.wp + g.pad + g.w;
-    zero(plane + done, l.x_plane - done);
+    for (int p = 0; p < l.phases; ++p) {
+      const Phase& ph = l.phase[p];
+      const int a = p / s, b = p % s, row_at = s * ph.x_lo + b - g.pad;
+      for (int y = 0; y < l.pp / l.wg; ++y) {
+        float* row = chan + p * l.pp + static_cast<int64_t>(y) * l.wg;
+        if (y < ph.y_lo || y > ph.y_hi) {
+          zero(row, l.wg);
+          continue;
+        }
+        // Columns x_lo .. x_hi hold pixels s*x + b - pad of input row s*y + a - pad; zeros around them.
+        const float* xr = xc + static_cast<int64_t>(s * y + a - g.pad) * g.w + row_at;
+        zero(row, ph.x_lo);
+        for (int x = 0; x <= ph.x_hi - ph.x_lo; ++x) row[ph.x_lo + x] = xr[s * x];
+        zero(row + ph.x_hi + 1, l.wg - ph.x_hi - 1);
+      }
+    }
+    zero(chan + l.phases * l.pp, l.x_plane - l.phases * l.pp);
   }
 }
 
@@ -149,11 +217,11 @@ void grid_image(const ConvGeom& g, const Layout& l, const float* dy, float* dyp)
     float* plane = dyp + c * l.dy_plane;
     zero(plane, l.dy_front);
     for (int y = 0; y < oh; ++y) {
-      float* row = plane + l.dy_front + static_cast<int64_t>(y) * l.wp;
+      float* row = plane + l.dy_front + static_cast<int64_t>(y) * l.wg;
       copy(dy + (static_cast<int64_t>(c) * oh + y) * ow, ow, row);
-      zero(row + ow, l.wp - ow);
+      zero(row + ow, l.wg - ow);
     }
-    const int64_t done = l.dy_front + static_cast<int64_t>(oh) * l.wp;
+    const int64_t done = l.dy_front + static_cast<int64_t>(oh) * l.wg;
     zero(plane + done, l.dy_plane - done);
   }
 }
@@ -236,7 +304,7 @@ AMNESIA_AVX512 void weight_grad_block(const ConvGeom& g, const Layout& l, const 
     const float* xn = x + n * x_image;
     for (int oy = 0; oy < oh; ++oy)
       for (int ox = 0; ox < ow; ++ox, d += l.co16) {
-        const int64_t q = static_cast<int64_t>(oy) * l.wp + ox;
+        const int64_t q = static_cast<int64_t>(oy) * l.wg + ox;
         __m512 dv[NV];
         for (int v = 0; v < NV; ++v) dv[v] = _mm512_loadu_ps(d + v * kLanes);
 #pragma GCC unroll 12
@@ -257,10 +325,11 @@ template <int NV>
 AMNESIA_AVX512 void weight_grad_columns(const ConvGeom& g, const Layout& l, const int* off, int images,
                                         const float* xp, const float* dyt, float* dwt) {
   const int64_t k = g.col_rows(), x_image = g.c_in * l.x_plane, dyt_image = pixel_major_floats(g, l);
+  const int taps = g.k * g.k;
   std::array<int64_t, 12> col;
   for (int64_t r = 0; r < k;) {
     const int rows = k - r >= 12 ? 12 : k - r >= 4 ? 4 : 1;
-    for (int i = 0; i < rows; ++i) col[i] = (r + i) / l.taps * l.x_plane + off[(r + i) % l.taps];
+    for (int i = 0; i < rows; ++i) col[i] = (r + i) / taps * l.x_plane + off[(r + i) % taps];
     float* out = dwt + r * l.co16;
     if (rows == 12)
       weight_grad_block<NV, 12>(g, l, dyt, dyt_image, xp, col.data(), x_image, images, out);
@@ -288,7 +357,9 @@ void weight_grad_chunk(const ConvGeom& g, const Layout& l, const int* off, int i
 
 bool shifted_conv_enabled() { return avx512_kernels(); }
 
-bool shifted_conv_applies(const ConvGeom& g) { return shifted_conv_enabled() && g.stride == 1 && g.k <= kMaxK; }
+bool shifted_conv_applies(const ConvGeom& g) {
+  return shifted_conv_enabled() && g.stride <= kMaxStride && g.k <= kMaxK;
+}
 
 int64_t shifted_conv_workspace(const ConvGeom& g) {
   const Layout l(g);
@@ -302,16 +373,16 @@ void shifted_conv_forward(const ConvGeom& g, const float* x, const float* w, con
   const int64_t out_image = static_cast<int64_t>(g.c_out) * oh * ow;
   const Scratch shared = scratch_of(g, l, ws, 0);
   pack_rows(g.c_out, k, [&](int m, int64_t kk) { return w[m * k + kk]; }, shared.a_fwd);
-  const auto off = tap_offsets(g, l, 1);
+  const auto off = forward_offsets(g, l);
   for_each_chunk(g.n, 1, [&](int n, int, int) {
     const Scratch s = scratch_of(g, l, ws, thread_index());
     pad_image(g, l, x + n * in_image, s.xp);
-    shifted_gemm(s.a_fwd, g.c_out, g.c_in, l.taps, off.data(), s.xp, l.x_plane, l.grid32, s.tile);
+    shifted_gemm(s.a_fwd, g.c_out, g.c_in, g.k * g.k, off.data(), s.xp, l.x_plane, l.grid32, s.tile);
     float* yn = y + n * out_image;
     for (int c = 0; c < g.c_out; ++c) {
       const float bias = b ? b[c] : 0.0f;
       for (int r = 0; r < oh; ++r) {
-        const float* from = s.tile + c * l.grid32 + static_cast<int64_t>(r) * l.wp;
+        const float* from = s.tile + c * l.grid32 + static_cast<int64_t>(r) * l.wg;
         float* to = yn + (static_cast<int64_t>(c) * oh + r) * ow;
         for (int q = 0; q < ow; ++q) to[q] = from[q] + bias;
       }
@@ -319,19 +390,52 @@ void shifted_conv_forward(const ConvGeom& g, const float* x, const float* w, con
   });
 }
 
+namespace {
+
+// One image's dx from one phase's data-gradient tile (C_in rows of ph.back32): the tile's position
+// (y - y_lo)*Wg + x is padded input pixel (s*y + a, s*x + b). At stride 1, whole rows.
+void unpad_input_grad(const ConvGeom& g, const Layout& l, int phase, const float* tile, float* dx) {
+  const Phase& ph = l.phase[phase];
+  const int s = g.stride, a = phase / s, b = phase % s;
+  for (int c = 0; c < g.c_in; ++c) {
+    const float* t = tile + c * ph.back32;
+    float* dxc = dx + static_cast<int64_t>(c) * g.h * g.w;
+    for (int y = ph.y_lo; y <= ph.y_hi; ++y) {
+      const float* from = t + static_cast<int64_t>(y - ph.y_lo) * l.wg;
+      float* to = dxc + static_cast<int64_t>(s * y + a - g.pad) * g.w;
+      if (s == 1)
+        copy(from + g.pad, g.w, to);
+      else
+        for (int x = ph.x_lo; x <= ph.x_hi; ++x) to[s * x + b - g.pad] = from[x];
+    }
+  }
+}
+
+}  // namespace
+
 void shifted_conv_backward(const ConvGeom& g, const float* x, const float* w, const float* dy, float* dx, float* dw,
                            float* db, float* ws) {
   const Layout l(g);
+  const int taps = g.k * g.k;
   const int64_t k = g.col_rows(), in_image = static_cast<int64_t>(g.c_in) * g.h * g.w;
   const int ohw = g.oh() * g.ow();
   const int64_t out_image = static_cast<int64_t>(g.c_out) * ohw;
   const Scratch shared = scratch_of(g, l, ws, 0);
-  const int64_t back_k = static_cast<int64_t>(g.c_out) * l.taps;
-  if (dx)
-    pack_rows(
-        g.c_in, back_k,
-        [&](int ci, int64_t kk) { return w[(kk / l.taps * g.c_in + ci) * l.taps + kk % l.taps]; }, shared.a_dx);
-  const auto fwd_off = tap_offsets(g, l, 1), back_off = tap_offsets(g, l, -1);
+  // Per phase: w with its channels swapped, that phase's taps only, and those taps' offsets.
+  std::array<const float*, kMaxStride * kMaxStride> a_dx{};
+  std::array<std::array<int, kMaxK * kMaxK>, kMaxStride * kMaxStride> back_off{};
+  float* packed = shared.a_dx;
+  for (int p = 0; p < l.phases; ++p) {
+    const Phase& ph = l.phase[p];
+    back_off[p] = backward_offsets(g, l, ph);
+    a_dx[p] = packed;
+    if (dx)
+      pack_rows(
+          g.c_in, static_cast<int64_t>(g.c_out) * ph.taps,
+          [&](int ci, int64_t kk) { return w[(kk / ph.taps * g.c_in + ci) * taps + ph.tap[kk % ph.taps]]; }, packed);
+    packed += packed_floats(g.c_in, static_cast<int64_t>(g.c_out) * ph.taps);
+  }
+  const auto fwd_off = forward_offsets(g, l);
   for_each_chunk(g.n, l.images, [&](int first, int images, int chunk) {
     const Scratch s = scratch_of(g, l, ws, thread_index());
     const Partial part = partial_of(g, l, ws, chunk);
@@ -346,16 +450,15 @@ void shifted_conv_backward(const ConvGeom& g, const float* x, const float* w, co
     }
     if (dw) weight_grad_chunk(g, l, fwd_off.data(), images, s.xp, s.dyt, part.dw);
     if (!dx) return;
-    for (int i = 0; i < images; ++i) {
-      // dx's padded rows pad .. pad+H-1 from the grid read at pad*Wp + p - offset.
-      const float* origin = s.dyp + i * g.c_out * l.dy_plane + l.dy_front + static_cast<int64_t>(g.pad) * l.wp;
-      shifted_gemm(s.a_dx, g.c_in, g.c_out, l.taps, back_off.data(), origin, l.dy_plane, l.back32, s.tile);
-      float* dxn = dx + (first + i) * in_image;
-      for (int c = 0; c < g.c_in; ++c)
-        for (int r = 0; r < g.h; ++r)
-          copy(s.tile + c * l.back32 + static_cast<int64_t>(r) * l.wp + g.pad, g.w,
-               dxn + (static_cast<int64_t>(c) * g.h + r) * g.w);
-    }
+    for (int i = 0; i < images; ++i)
+      for (int p = 0; p < l.phases; ++p) {
+        const Phase& ph = l.phase[p];
+        if (ph.back32 == 0) continue;  // a phase with no input pixel (a stride wider than the image)
+        // The phase plane's rows y_lo .. y_hi, from the grid read at y_lo*Wg + p - shift.
+        const float* origin = s.dyp + i * g.c_out * l.dy_plane + l.dy_front + static_cast<int64_t>(ph.y_lo) * l.wg;
+        shifted_gemm(a_dx[p], g.c_in, g.c_out, ph.taps, back_off[p].data(), origin, l.dy_plane, ph.back32, s.tile);
+        unpad_input_grad(g, l, p, s.tile, dx + (first + i) * in_image);
+      }
   });
   const int chunks = chunk_count(g.n, l.images);
   const Partial p0 = partial_of(g, l, ws, 0);
