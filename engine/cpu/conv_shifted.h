@@ -1,4 +1,4 @@
-// Stride-1 convolutions on the CPU with no column matrix, for CPUs with AVX-512.
+// Convolutions on the CPU with no column matrix, for CPUs with AVX-512.
 //
 // Pad each input plane with zeros to width Wp = W + 2*pad and compute the output on a grid of the same
 // width, OH x Wp positions, of which the first OW of each row are the real outputs (the rest are thrown
@@ -15,6 +15,12 @@
 //   weight grad:  dW[m, c, t] = sum over images and grid positions of dy[m, p] * B[c, p + offset_t]
 // The wasted grid columns cost (k-1)/Wp of the work (2/16 for LNTL's 14 x 14 maps).
 //
+// Stride s > 1: output (oy, ox) reads padded pixel (s*oy + ki, s*ox + kj). Split each padded input
+// channel into its s*s phase planes, P_ab[y][x] = xpad[s*y + a][s*x + b]; then tap (ki, kj) reads plane
+// (ki % s, kj % s) at (oy + ki/s, ox + kj/s), a stride-1 shift. So the same kernels run with each tap's
+// offset pointing into its phase's plane (no work on taps that do not exist, unlike a zero-padded
+// s*s-channel kernel), and the data gradient is one GEMM per phase over that phase's taps.
+//
 // Determinism as the chunked path (engine/cpu/conv_chunks.h): the batch is cut into chunks fixed by the
 // shapes; dW and db sum into one partial per chunk, added in chunk order; each output and input
 // gradient is one sum in a fixed order. So results are bit-identical at any thread count.
@@ -28,7 +34,7 @@ namespace cpu {
 // True when this path is on: where the engine's AVX-512 kernels run (engine/cpu/avx512_kernels.h:
 // a CPU with AVX-512F, $AMNESIA_AVX512 not "off").
 bool shifted_conv_enabled();
-// True when g runs on this path: enabled, stride 1 and a kernel of at most 7 x 7.
+// True when g can run on this path: enabled, a stride of at most 3 and a kernel of at most 7 x 7.
 bool shifted_conv_applies(const ConvGeom& g);
 // Floats of scratch shifted_conv_forward / shifted_conv_backward need for g.
 int64_t shifted_conv_workspace(const ConvGeom& g);
