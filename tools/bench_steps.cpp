@@ -9,7 +9,8 @@
 // random operands): with conv=im2col ($AMNESIA_AVX512=off) the "GEMMs alone" time is the floor the
 // im2col + BLAS design can reach, and its GFLOP/s against the peak says how much of the gap is BLAS's
 // own at these shapes rather than the code around it. With conv=shifted (the default on AVX-512 CPUs,
-// engine/cpu/conv_shifted.h) the stride-1 convolutions call no BLAS, so the column covers the rest only.
+// engine/cpu/conv_shifted.h) the convolutions call no BLAS (but for the data gradient of those with 1-2
+// input channels), so the column covers the rest only; its rate counts the traced GEMMs' own FLOPs.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -313,7 +314,9 @@ int main(int argc, char** argv) {
       if (floor) {
         const std::vector<cpu::GemmCall> calls = traced_gemms(step);
         const double alone = gemms_alone_seconds(be, calls, seconds);
-        md.printf("%.3f | %.1f |\n", 1e3 * alone, 100.0 * gflop / alone / peak);
+        double gemm_gflop = 0.0;  // the traced GEMMs' own FLOPs: with conv=shifted most of the step's are not BLAS's
+        for (const cpu::GemmCall& c : calls) gemm_gflop += 2e-9 * c.M * c.N * static_cast<double>(c.K);
+        md.printf("%.3f | %.1f |\n", 1e3 * alone, 100.0 * gemm_gflop / alone / peak);
         if (shapes) traced.emplace_back(m.name, calls);
       } else {
         md.printf("- | - |\n");
