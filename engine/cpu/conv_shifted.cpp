@@ -226,6 +226,25 @@ void grid_image(const ConvGeom& g, const Layout& l, const float* dy, float* dyp)
   }
 }
 
+// One image's dx from one phase's data-gradient tile (C_in rows of ph.back32): the tile's position
+// (y - y_lo)*Wg + x is padded input pixel (s*y + a, s*x + b). At stride 1, whole rows.
+void unpad_input_grad(const ConvGeom& g, const Layout& l, int phase, const float* tile, float* dx) {
+  const Phase& ph = l.phase[phase];
+  const int s = g.stride, a = phase / s, b = phase % s;
+  for (int c = 0; c < g.c_in; ++c) {
+    const float* t = tile + c * ph.back32;
+    float* dxc = dx + static_cast<int64_t>(c) * g.h * g.w;
+    for (int y = ph.y_lo; y <= ph.y_hi; ++y) {
+      const float* from = t + static_cast<int64_t>(y - ph.y_lo) * l.wg;
+      float* to = dxc + static_cast<int64_t>(s * y + a - g.pad) * g.w;
+      if (s == 1)
+        copy(from + g.pad, g.w, to);
+      else
+        for (int x = ph.x_lo; x <= ph.x_hi; ++x) to[s * x + b - g.pad] = from[x];
+    }
+  }
+}
+
 // One image's dy pixel-major: dyt[p, c] = dy[c, p], the channels past C_out zero. Each position's 16
 // channels come in one gather (the channels lie ohw floats apart) and leave in one store; the gathers
 // walk the channel planes in step, so each plane is read in order.
@@ -389,29 +408,6 @@ void shifted_conv_forward(const ConvGeom& g, const float* x, const float* w, con
     }
   });
 }
-
-namespace {
-
-// One image's dx from one phase's data-gradient tile (C_in rows of ph.back32): the tile's position
-// (y - y_lo)*Wg + x is padded input pixel (s*y + a, s*x + b). At stride 1, whole rows.
-void unpad_input_grad(const ConvGeom& g, const Layout& l, int phase, const float* tile, float* dx) {
-  const Phase& ph = l.phase[phase];
-  const int s = g.stride, a = phase / s, b = phase % s;
-  for (int c = 0; c < g.c_in; ++c) {
-    const float* t = tile + c * ph.back32;
-    float* dxc = dx + static_cast<int64_t>(c) * g.h * g.w;
-    for (int y = ph.y_lo; y <= ph.y_hi; ++y) {
-      const float* from = t + static_cast<int64_t>(y - ph.y_lo) * l.wg;
-      float* to = dxc + static_cast<int64_t>(s * y + a - g.pad) * g.w;
-      if (s == 1)
-        copy(from + g.pad, g.w, to);
-      else
-        for (int x = ph.x_lo; x <= ph.x_hi; ++x) to[s * x + b - g.pad] = from[x];
-    }
-  }
-}
-
-}  // namespace
 
 void shifted_conv_backward(const ConvGeom& g, const float* x, const float* w, const float* dy, float* dx, float* dw,
                            float* db, float* ws) {
