@@ -13,7 +13,9 @@
 #define AMNESIA_SIMD_CLONES __attribute__((target_clones("avx512f", "default")))
 
 // Every helper here is inlined (AMNESIA_VEC_INLINE), so no 64-byte vector ever crosses a call and
-// GCC's note that such calls have another ABI without AVX-512 does not apply.
+// GCC's note that such calls have another ABI without AVX-512 does not apply. The type's alignment
+// differs the same way (16 bytes outside the AVX-512 clone, 64 inside, where moves assume it): memory
+// that holds vectors across calls is aligned to 64 by hand (softmax_rows.h), never by an allocator.
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace cpu {
