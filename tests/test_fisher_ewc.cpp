@@ -1,6 +1,7 @@
 // fisher_accumulate against a naive per-sample loop; EWC against hand computation and finite differences.
 #include <doctest/doctest.h>
 
+#include "engine/cpu/thread_pool.h"
 #include "engine/ops/ewc.h"
 #include "engine/ops/fisher.h"
 #include "tests/gradcheck.h"
@@ -54,4 +55,33 @@ TEST_CASE("EWC penalty and gradient") {
     return static_cast<double>(p);
   };
   check_gradient(loss, theta.data(), g0.data(), n, n, 1e-2f, 1e-2);
+}
+
+TEST_CASE("EWC over a million-parameter-sized buffer: direct formula, same bits at 1 to 4 threads") {
+  std::mt19937 rng(11);
+  const int64_t n = 100003;  // ragged slices and blocks
+  std::vector<float> theta = random_vector(n, rng), star = random_vector(n, rng), f = random_vector(n, rng, 0.0f, 2.0f);
+  const int before = cpu::threads();
+  std::vector<float> first;
+  for (int t : {1, 2, 3, 4}) {
+    cpu::set_threads(t);
+    std::vector<float> grad(n, 0.5f);
+    float penalty = 1.0f;
+    cpu::ewc_penalty_and_grad(theta.data(), star.data(), f.data(), n, 3.0f, grad.data(), &penalty);
+    grad.push_back(penalty);
+    if (t == 1) {
+      first = grad;
+      double expect = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        const float d = theta[i] - star[i];
+        expect += static_cast<double>(f[i]) * d * d;
+        REQUIRE(grad[i] == 0.5f + 2.0f * 3.0f * f[i] * d);  // elementwise: the same float operations
+      }
+      CHECK(penalty - 1.0 == doctest::Approx(3.0 * expect).epsilon(1e-5));
+    } else {
+      CAPTURE(t);
+      CHECK(grad == first);
+    }
+  }
+  cpu::set_threads(before);
 }
