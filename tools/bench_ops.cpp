@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "engine/buffer.h"
+#include "engine/cpu/thread_pool.h"
 #include "engine/device_timer.h"
 #include "engine/ops/adam.h"
 #include "engine/ops/batchnorm.h"
@@ -360,21 +361,24 @@ Ceilings measure_ceilings(Backend& be, int warmup, int reps) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int reps = 50, warmup = 5;
+  int reps = 50, warmup = 5, threads = 0;
   std::string only;
   Driver d("bench_ops", "Check every device op against its CPU twin, then time it on the study shapes; the table "
            "goes to stdout and to bench_ops.md in --out.", {"", "runs/bench_ops", 1});
   d.cli().add("reps", &reps, "timed calls per op (the median is reported)", 1, 100000);
   d.cli().add("warmup", &warmup, "untimed calls before timing", 0, 100000);
   d.cli().add("only", &only, "time only the ops whose name contains this");
+  d.cli().add("threads", &threads,
+              "CPU threads (the engine's pool); 0: its default ($AMNESIA_THREADS, else $OPENBLAS_NUM_THREADS, else every hardware thread)", 0, 256);
   return d.main(argc, argv, [&](Driver& d) {
+    if (threads > 0) cpu::set_threads(threads);
     Backend be = d.backend();
     std::mt19937 rng(7);
     std::vector<Case> cases = study_cases(rng);
     const Ceilings top = measure_ceilings(be, warmup, reps);
 
     std::ostringstream md;
-    md << "Device: " << be.name() << ". Ceilings measured in this run: " << top.copy_shape << " " << top.gbps
+    md << "Device: " << be.name() << " (CPU pool: " << cpu::threads() << " threads). Ceilings measured in this run: " << top.copy_shape << " " << top.gbps
        << " GB/s; " << top.gemm_shape << " " << top.gflops << " GFLOP/s. Median of " << reps << " timed calls after "
        << warmup << " warm-up calls. (Above 100 % of the copy ceiling: the op's data fit in a cache the "
        << "256 MiB copy cannot use.)\n\n"
