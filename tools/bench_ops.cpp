@@ -369,7 +369,9 @@ int main(int argc, char** argv) {
   d.cli().add("warmup", &warmup, "untimed calls before timing", 0, 100000);
   d.cli().add("only", &only, "time only the ops whose name contains this");
   d.cli().add("threads", &threads,
-              "CPU threads (the engine's pool); 0: its default ($AMNESIA_THREADS, else $OPENBLAS_NUM_THREADS, else every hardware thread)", 0, 256);
+              "CPU threads (the engine's pool); 0: its default ($AMNESIA_THREADS, else $OPENBLAS_NUM_THREADS, "
+              "else every hardware thread)",
+              0, 256);
   return d.main(argc, argv, [&](Driver& d) {
     if (threads > 0) cpu::set_threads(threads);
     Backend be = d.backend();
