@@ -123,7 +123,8 @@ int64_t thread_floats(const ConvGeom& g, const Layout& l) { return l.images * im
 int64_t partial_floats(const ConvGeom& g, const Layout& l) { return g.col_rows() * l.co16 + g.c_out; }
 int64_t shared_floats(const ConvGeom& g, const Layout& l) {
   int64_t dx_packed = 0;
-  for (int ph = 0; ph < l.phases; ++ph) dx_packed += packed_floats(g.c_in, static_cast<int64_t>(g.c_out) * l.phase[ph].taps);
+  for (int ph = 0; ph < l.phases; ++ph)
+    dx_packed += packed_floats(g.c_in, static_cast<int64_t>(g.c_out) * l.phase[ph].taps);
   return packed_floats(g.c_out, g.col_rows()) + dx_packed;
 }
 Scratch scratch_of(const ConvGeom& g, const Layout& l, float* ws, int thread) {
@@ -301,7 +302,8 @@ AMNESIA_AVX512 void shifted_gemm(const float* a, int rows, int channels, int tap
       r += 8;
     } else {
       int64_t p = 0;
-      for (; p + 2 * kBlock <= len; p += 2 * kBlock) shifted_block<4, 4>(ar, channels, taps, off, b + p, plane, cr + p, len);
+      for (; p + 2 * kBlock <= len; p += 2 * kBlock)
+        shifted_block<4, 4>(ar, channels, taps, off, b + p, plane, cr + p, len);
       if (p < len) shifted_block<4, 2>(ar, channels, taps, off, b + p, plane, cr + p, len);
       r += 4;
     }

@@ -36,7 +36,8 @@ void ewc_penalty_and_grad(const float* theta, const float* theta_star, const flo
   std::array<double, kSlices> slice_sum{};
   parallel_for(kSlices, [&](int s) {
     const int64_t lo = part_begin(n, s, kSlices), hi = part_begin(n, s + 1, kSlices);
-    slice_sum[s] = ewc_slice(theta + lo, theta_star + lo, fisher + lo, hi - lo, 2.0f * lambda, grad ? grad + lo : nullptr);
+    slice_sum[s] =
+        ewc_slice(theta + lo, theta_star + lo, fisher + lo, hi - lo, 2.0f * lambda, grad ? grad + lo : nullptr);
   });
   double penalty = 0.0;
   for (double s : slice_sum) penalty += s;
