@@ -1,7 +1,8 @@
 // bench_conv: the CPU's two convolution paths (engine/cpu/conv_cpu.h), the im2col + BLAS chunks and the
 // shifted-plane AVX-512 kernels, side by side on every convolution the studies train (the transposed
-// ones as their mirror convolutions). Each repetition runs the forward, the weight + bias gradient and the data gradient of one path, then of
-// the other, on the same random operands, so both see the same machine load; the table gives each
+// ones as their mirror convolutions). Each repetition runs the forward, the weight + bias gradient and
+// the data gradient of one path, then of the other, on the same random operands, so both see the same
+// machine load; the table gives each
 // pass's minimum process CPU time over the repetitions (the steadiest measure on a shared machine),
 // its GFLOP/s and the ratio. Without AVX-512 only the im2col column is timed.
 #include <algorithm>
