@@ -3,7 +3,8 @@
 // ones as their mirror convolutions). Each repetition runs the forward, the weight + bias gradient and
 // the data gradient of one path, then of the other, on the same random operands, so both see the same
 // machine load; the table gives each pass's minimum process CPU time over the repetitions (the
-// steadiest measure on a shared machine), its GFLOP/s and the ratio. Without AVX-512 only the im2col column is timed.
+// steadiest measure on a shared machine), its GFLOP/s and the ratio. Without AVX-512 only the im2col
+// column is timed.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
