@@ -12,7 +12,7 @@ struct BceTerms {
 
 // With e = e^-|l|: max(l,0) - l t + log(1 + e) never overflows and equals -t log s - (1-t) log(1-s),
 // and sigmoid(l) is 1 / (1 + e) for l >= 0, e / (1 + e) below: one exponential serves both.
-AMNESIA_VEC_INLINE BceTerms bce_terms(f32x16 l, f32x16 t) {
+AMNESIA_VEC_INLINE BceTerms bce_terms(const f32x16& l, const f32x16& t) {
   const f32x16 zero = {};
   const f32x16 e = exp16(l < zero ? l : -l);
   const f32x16 loss = (l > zero ? l : zero) - l * t + log1p16(e);

@@ -12,8 +12,9 @@
 // multiply-add and both give the same results.
 #define AMNESIA_SIMD_CLONES __attribute__((target_clones("avx512f", "default")))
 
-// Every helper here is inlined (AMNESIA_VEC_INLINE), so no 64-byte vector ever crosses a call and
-// GCC's note that such calls have another ABI without AVX-512 does not apply. The type's alignment
+// Every helper here is inlined (AMNESIA_VEC_INLINE) and takes its vectors by reference, so no 64-byte
+// vector ever crosses a call by value and GCC's warning that such calls have another ABI without
+// AVX-512 does not apply. The type's alignment
 // differs the same way (16 bytes outside the AVX-512 clone, 64 inside, where moves assume it): memory
 // that holds vectors across calls is aligned to 64 by hand (softmax_rows.h), never by an allocator.
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -34,17 +35,17 @@ AMNESIA_VEC_INLINE f32x16 load16(const float* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-AMNESIA_VEC_INLINE void store16(float* p, f32x16 v) { std::memcpy(p, &v, sizeof v); }
+AMNESIA_VEC_INLINE void store16(float* p, const f32x16& v) { std::memcpy(p, &v, sizeof v); }
 AMNESIA_VEC_INLINE f32x16 load_first(const float* p, int n) {
   f32x16 v = {};
   std::memcpy(&v, p, sizeof(float) * n);
   return v;
 }
-AMNESIA_VEC_INLINE void store_first(float* p, f32x16 v, int n) { std::memcpy(p, &v, sizeof(float) * n); }
+AMNESIA_VEC_INLINE void store_first(float* p, const f32x16& v, int n) { std::memcpy(p, &v, sizeof(float) * n); }
 
 // e^x within 2 ulp for x in [-87, 88]; 0 below (where e^x is under the smallest normal float, as with
 // denormals flushed), +inf above (a little early: e^88.72 is the largest finite float).
-AMNESIA_VEC_INLINE f32x16 exp16(f32x16 x_in) {
+AMNESIA_VEC_INLINE f32x16 exp16(const f32x16& x_in) {
   const f32x16 lo = splat16(-87.0f), hi = splat16(88.0f);
   f32x16 x = x_in < lo ? lo : x_in;
   x = x > hi ? hi : x;
@@ -74,7 +75,7 @@ AMNESIA_VEC_INLINE f32x16 exp16(f32x16 x_in) {
 // log(1 + y) for y in [-0.29, 1], within 4 ulp (the roundings of 2 + y and of the division): 2 atanh(s)
 // with s = y / (2 + y), |s| <= 1/3, so the odd series s + s^3/3 + ... needs seven terms past s and loses
 // nothing to cancellation when y is tiny.
-AMNESIA_VEC_INLINE f32x16 log1p16(f32x16 y) {
+AMNESIA_VEC_INLINE f32x16 log1p16(const f32x16& y) {
   const f32x16 s = y / (2.0f + y), s2 = s * s;
   f32x16 c = splat16(1.0f / 15.0f);
   c = c * s2 + 1.0f / 13.0f;
@@ -89,7 +90,7 @@ AMNESIA_VEC_INLINE f32x16 log1p16(f32x16 y) {
 
 // log x for positive normal x, within 4 ulp: x = m 2^e with m in [sqrt(1/2), sqrt(2)), so log x is
 // e ln2 + log1p(m - 1) with m - 1 in [-0.29, 0.42].
-AMNESIA_VEC_INLINE f32x16 log16(f32x16 x) {
+AMNESIA_VEC_INLINE f32x16 log16(const f32x16& x) {
   const i32x16 bits = (i32x16)x;
   i32x16 e = ((bits >> 23) & 0xFF) - 127;
   f32x16 m = (f32x16)((bits & 0x007FFFFF) | 0x3F800000);  // x's mantissa with exponent 0: [1, 2)
