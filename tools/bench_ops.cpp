@@ -232,6 +232,21 @@ std::vector<Case> study_cases(std::mt19937& rng) {
     cs.push_back(c);
   }
   {
+    // LNTL f's pool: its backward writes a 28 x 28 plane per channel from a quarter as many gradients.
+    const PoolGeom pg{128, 32, 28, 28, 3, 2, 1};
+    const size_t in = size_t(128) * 32 * 784, out = size_t(128) * 32 * 196;
+    Vec x = random_vec(rng, in, -1, 1), y(out);
+    Ints arg(out);
+    cpu::maxpool_fwd(x.data(), pg, y.data(), arg.data());  // winners where a real forward puts them
+    Case c{"maxpool_bwd", "LNTL f pool 128x32x28x28, 3x3 s2 p1"};
+    c.floats = {random_vec(rng, out, -1, 1), Vec(in)};
+    c.ints = {arg};
+    c.outputs = {1};
+    c.bytes = (2.0 * out + in) * kF;
+    c.run = [=](Backend& be, const Args& a) { maxpool_bwd(be, a.f[0], a.i[0], pg, a.f[1]); };
+    cs.push_back(c);
+  }
+  {
     Case c{"softmax_xent", "64 x 10 classes"};
     c.floats = {random_vec(rng, 640, -3, 3), Vec(640), Vec(1)};
     c.ints = {random_ints(rng, 64, 0, 9)};
