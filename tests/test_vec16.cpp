@@ -124,13 +124,14 @@ TEST_CASE("adam_step: every element exactly as the textbook float update, ragged
 
 namespace {
 
-// The three softmax ops against double-precision formulas, and the same bits at 1 to 4 threads.
+// One shape of the softmax test below: rows x classes.
 struct SoftmaxCase {
   int rows, classes;
 };
 
 }  // namespace
 
+// The three softmax ops against double-precision formulas, and the same bits at 1 to 4 threads.
 TEST_CASE("softmax ops in blocks of 16 rows: every ragged block, class count and thread count") {
   std::mt19937 rng(13);
   std::uniform_real_distribution<float> logit(-8.0f, 8.0f);
