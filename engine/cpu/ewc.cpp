@@ -1,7 +1,6 @@
 #include "engine/ops/ewc.h"
 
 #include <algorithm>
-#include <array>
 
 #include "engine/cpu/lane_sum.h"
 #include "engine/cpu/thread_pool.h"
@@ -32,15 +31,9 @@ double ewc_slice(const float* theta, const float* star, const float* fisher, int
 
 void ewc_penalty_and_grad(const float* theta, const float* theta_star, const float* fisher, int64_t n, float lambda,
                           float* grad, float* penalty_sum) {
-  // kSlices fixed slices over the pool, their sums added in order: the same bits at any thread count.
-  std::array<double, kSlices> slice_sum{};
-  parallel_for(kSlices, [&](int s) {
-    const int64_t lo = part_begin(n, s, kSlices), hi = part_begin(n, s + 1, kSlices);
-    slice_sum[s] =
-        ewc_slice(theta + lo, theta_star + lo, fisher + lo, hi - lo, 2.0f * lambda, grad ? grad + lo : nullptr);
+  const double penalty = sum_over_slices(n, [&](int64_t lo, int64_t hi) {
+    return ewc_slice(theta + lo, theta_star + lo, fisher + lo, hi - lo, 2.0f * lambda, grad ? grad + lo : nullptr);
   });
-  double penalty = 0.0;
-  for (double s : slice_sum) penalty += s;
   if (penalty_sum) *penalty_sum += static_cast<float>(lambda * penalty);
 }
 

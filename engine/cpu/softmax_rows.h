@@ -5,7 +5,6 @@
 // slice's loss summed in its own double, the slices added in order: the same bits at any thread count.
 #pragma once
 #include <algorithm>
-#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -67,14 +66,9 @@ AMNESIA_SIMD_CLONES double row_slice(int lo, int hi, int classes, const Block& b
 // its block body as an AMNESIA_VEC_INLINE lambda so that it is inlined into row_slice's clones.
 template <class Block>
 double for_each_row_block(int rows, int classes, const Block& block) {
-  std::array<double, kSlices> slice_sum{};
-  parallel_for(kSlices, [&](int s) {
-    slice_sum[s] = row_slice(static_cast<int>(part_begin(rows, s, kSlices)),
-                             static_cast<int>(part_begin(rows, s + 1, kSlices)), classes, block);
+  return sum_over_slices(rows, [&](int64_t lo, int64_t hi) {
+    return row_slice(static_cast<int>(lo), static_cast<int>(hi), classes, block);
   });
-  double total = 0.0;
-  for (double s : slice_sum) total += s;
-  return total;
 }
 
 }  // namespace cpu

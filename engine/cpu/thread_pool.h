@@ -13,6 +13,7 @@
 // Hence results are bit-identical at any thread count, not just reproducible.
 #pragma once
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <functional>
 
@@ -42,6 +43,17 @@ int thread_index();
 constexpr int kSlices = 4;
 // [begin, end) of part `part` of `parts` equal parts of n items.
 inline int64_t part_begin(int64_t n, int part, int parts) { return n * part / parts; }
+
+// part(begin, end) -> double over each of the kSlices fixed slices of [0, n), the slices spread over the
+// pool and their results added in slice order: a sum with the same bits at any thread count.
+template <class Part>
+double sum_over_slices(int64_t n, const Part& part) {
+  std::array<double, kSlices> sums{};
+  parallel_for(kSlices, [&](int s) { sums[s] = part(part_begin(n, s, kSlices), part_begin(n, s + 1, kSlices)); });
+  double total = 0.0;
+  for (double v : sums) total += v;
+  return total;
+}
 
 // Chunks of at most per_chunk items that cover [0, n).
 inline int chunk_count(int n, int per_chunk) { return (n + per_chunk - 1) / per_chunk; }
