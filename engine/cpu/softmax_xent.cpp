@@ -16,6 +16,7 @@ void softmax_xent(const float* logits, const int* labels, int rows, int classes,
       const int r = b.first + i, label = labels[r];
       const bool ignored = label < 0 || label >= classes;
       if (!ignored) block_loss += log_z[i] - logits[static_cast<int64_t>(r) * classes + label];
+      if (!dlogits) continue;
       for (int j = 0; j < classes; ++j) {
         const float p = b.v[j][i];
         b.v[j][i] = ignored ? 0.0f : scale * (p - (j == label ? 1.0f : 0.0f));
