@@ -395,8 +395,8 @@ int main(int argc, char** argv) {
     const Ceilings top = measure_ceilings(be, warmup, reps);
 
     std::ostringstream md;
-    md << "Device: " << be.name() << " (CPU pool: " << cpu::threads() << " threads). Ceilings measured in this run: " << top.copy_shape << " " << top.gbps
-       << " GB/s; " << top.gemm_shape << " " << top.gflops << " GFLOP/s. Median of " << reps << " timed calls after "
+    md << "Device: " << be.name() << " (CPU pool: " << cpu::threads() << " threads). Ceilings measured in this run: "
+       << top.copy_shape << " " << top.gbps << " GB/s; " << top.gemm_shape << " " << top.gflops << " GFLOP/s. Median of " << reps << " timed calls after "
        << warmup << " warm-up calls. (Above 100 % of the copy ceiling: the op's data fit in a cache the "
        << "256 MiB copy cannot use.)\n\n"
        << "| op | shape | vs CPU twin (rel. L2) | median | throughput | of ceiling |\n|---|---|---|---|---|---|\n";
