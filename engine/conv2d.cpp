@@ -46,6 +46,11 @@ void Conv2d::backward_input(const Backend& be, const ParamStore& p, const float*
   run_backward(be, p, nullptr, dy, n, height, width, dx, nullptr, nullptr);
 }
 
+void Conv2d::weight_grads(const Backend& be, const ParamStore& p, const float* x, const float* dy, int n, int height,
+                          int width, float* dw, float* db) {
+  run_backward(be, p, x, dy, n, height, width, nullptr, dw, db);
+}
+
 void Conv2d::run_backward(const Backend& be, const ParamStore& p, const float* x, const float* dy, int n, int height,
                           int width, float* dx, float* dw, float* db) {
   const ConvGeom g = geom(n, height, width);

@@ -33,6 +33,10 @@ class Conv2d {
   // dx only (n x in x height x width), no parameter gradients: for a pass whose parameter gradients
   // would be thrown away (LNTL's colour heads in the f,g step).
   void backward_input(const Backend& be, const ParamStore& p, const float* dy, int n, int height, int width, float* dx);
+  // dW (and db when not null) into the given buffers instead of p's gradients (accumulated), no dx: for
+  // a gradient the caller combines itself (engine/input_bn_conv.h).
+  void weight_grads(const Backend& be, const ParamStore& p, const float* x, const float* dy, int n, int height,
+                    int width, float* dw, float* db);
 
  private:
   float* workspace(const Backend& be, const ConvGeom& g);

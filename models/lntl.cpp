@@ -83,7 +83,7 @@ void LntlNets::reserve(const Backend& be, int n) {
   arg1_ = Buffer<int>(be, static_cast<size_t>(n) * kMapFloats);
   c3_ = f(kWideFloats); c4_ = f(kWideFloats); pooled_ = f(kWide); logits_ = f(kClasses);
   ha_ = f(kHeadsFloats); hb_ = f(kHeadsFloats); hb_heads_ = f(kHeadsFloats); ho_ = f(kBinFloats); rows_ = f(kHeads * kBinFloats);
-  dfeat_ = f(kMapFloats); dp1_ = f(kMapFloats); dc1_ = f(big); dxb_ = f(image);
+  dfeat_ = f(kMapFloats); dp1_ = f(kMapFloats); dc1_ = f(big);
   dlogits_ = f(kClasses); dpooled_ = f(kWide); dc4_ = f(kWideFloats); dc3_ = f(kWideFloats);
   drows_ = f(kHeads * kBinFloats); dho_ = f(kBinFloats); dhb_heads_ = f(kHeadsFloats); dhb_ = f(kHeadsFloats);
   dha_ = f(kHeadsFloats); dfeat_head_ = f(kMapFloats);
@@ -108,8 +108,7 @@ void LntlNets::backward_f(const Backend& be, const float* x, int n) {
   conv2_.backward(be, f_, p1_.data(), dfeat_.data(), n, kMap, kMap, dp1_.data());
   relu_bwd(be, dp1_.data(), p1_.data(), n, kMapFloats);
   maxpool_bwd(be, dp1_.data(), arg1_.data(), max_pool(n), dc1_.data());
-  conv1_.backward(be, f_, xb_.data(), dc1_.data(), n, kSide, kSide, dxb_.data());
-  bn_in_.backward(be, f_, x, dxb_.data(), n, kPixels, nullptr);  // the images need no gradient
+  input_grads_.backward(be, f_, bn_in_, conv1_, x, dc1_.data(), n, kSide, kSide);  // the images need no gradient
 }
 
 void LntlNets::forward_g(const Backend& be, int n) {

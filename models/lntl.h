@@ -20,6 +20,7 @@
 
 #include "engine/batchnorm.h"
 #include "engine/conv2d.h"
+#include "engine/input_bn_conv.h"
 #include "engine/linear.h"
 #include "engine/ops/sgd.h"
 #include "models/colored_mnist.h"
@@ -104,6 +105,7 @@ class LntlNets {
   ParamStore f_, g_, h_;
   BatchNorm bn_in_;
   Conv2d conv1_, conv2_, conv3_, conv4_;
+  InputBnConvGrads input_grads_;  // bn_in_'s and conv1_'s gradients without conv1_'s data gradient
   Linear fc_;
   // h: the three heads' first convolutions read the same features, so they run as ONE 32->96 convolution
   // (one im2col, a 3x taller GEMM) and their batch norms as one 96-channel layer, over parameters
@@ -126,7 +128,7 @@ class LntlNets {
   // input contiguous), one head's bin logits NCHW, all heads' channels-last logits.
   Buffer<float> ha_, hb_, hb_heads_, ho_, rows_;
   // Gradients.
-  Buffer<float> dfeat_, dp1_, dc1_, dxb_, dlogits_, dpooled_, dc4_, dc3_, drows_, dho_, dhb_heads_, dhb_, dha_,
+  Buffer<float> dfeat_, dp1_, dc1_, dlogits_, dpooled_, dc4_, dc3_, drows_, dho_, dhb_heads_, dhb_, dha_,
       dfeat_head_;
 };
 

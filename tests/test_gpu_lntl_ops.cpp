@@ -1,8 +1,9 @@
 // The Learning-Not-to-Learn CUDA ops against their CPU twins (SGD with momentum, batched transpose,
-// softmax negative entropy), then one whole LNTL step of the three nets on both devices. Helpers and
+// softmax negative entropy, the input batch norm's folded gradients), then one whole LNTL step of the three nets on both devices. Helpers and
 // conventions (NaN-poisoned outputs with a guard tail, relative tolerance) from tests/gpu_check.h.
 #include <doctest/doctest.h>
 
+#include "engine/ops/affine_conv_grads.h"
 #include "engine/ops/sgd.h"
 #include "engine/ops/softmax_entropy.h"
 #include "engine/ops/transpose.h"
@@ -57,6 +58,25 @@ TEST_CASE("gpu softmax_neg_entropy matches the CPU (value and gradient)") {
   softmax_neg_entropy(be, dl.data(), rows, classes, 1.0f / rows, dd.data(), dloss.data());
   check_close(fetch(be, dd, n), d, "gradient");
   check_close(dloss.download(be)[0], loss, "loss sum");
+}
+
+TEST_CASE("gpu affine_conv_grads matches the CPU (accumulating into every output)") {
+  Backend be = gpu();
+  std::mt19937 rng(404);
+  const int c_out = 32, c_in = 3, taps = 25;
+  const size_t nw = static_cast<size_t>(c_out) * c_in * taps;
+  const Vec w = rand_vec(rng, nw, -1, 1), g = rand_vec(rng, nw, -1, 1), s = rand_vec(rng, c_out * taps, -1, 1);
+  const Vec gamma = rand_vec(rng, c_in, 0.5f, 2), beta = rand_vec(rng, c_in, -1, 1);
+  Vec dw = rand_vec(rng, nw, -1, 1), dgamma = rand_vec(rng, c_in, -1, 1), dbeta = rand_vec(rng, c_in, -1, 1);
+  Buffer<float> d_dw = dev_out(be, dw), d_dgamma = dev_out(be, dgamma), d_dbeta = dev_out(be, dbeta);
+  cpu::affine_conv_grads(w.data(), g.data(), s.data(), gamma.data(), beta.data(), c_out, c_in, taps, dw.data(),
+                         dgamma.data(), dbeta.data());
+  Buffer<float> dwt = to_dev(be, w), dg = to_dev(be, g), ds = to_dev(be, s), dga = to_dev(be, gamma), dbe = to_dev(be, beta);
+  affine_conv_grads(be, dwt.data(), dg.data(), ds.data(), dga.data(), dbe.data(), c_out, c_in, taps, d_dw.data(),
+                    d_dgamma.data(), d_dbeta.data());
+  check_close(fetch(be, d_dw, nw), dw, "dW");
+  check_close(fetch(be, d_dgamma, c_in), dgamma, "dgamma");
+  check_close(fetch(be, d_dbeta, c_in), dbeta, "dbeta");
 }
 
 TEST_CASE("gpu one LNTL step of f, g and h matches the CPU") {
