@@ -171,11 +171,61 @@ void copy(const float* from, int64_t n, float* to) {
   for (int64_t i = 0; i < n; ++i) to[i] = from[i];
 }
 
+// The first n lanes (n in [0, 16]).
+__mmask16 first_lanes(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+
+// At stride 2 with rows of at most 16 floats (every stride-2 layer of the studies), one phase-plane row
+// is one register: lane j in [x_lo, x_hi] holds xr[2 (j - x_lo)], every other lane 0. Two masked loads
+// cover the pixels the row reads and one permute picks every second one; the masks and the permute's
+// indices depend on the phase alone. (The strided scalar copy was a fifth of the MAE's step.)
+struct Stride2Row {
+  __mmask16 lo = 0, hi = 0, real = 0, row = 0;  // loads' lanes, the row's pixels, the row
+  __m512i from;
+  AMNESIA_AVX512 Stride2Row(const Phase& ph, int wg) {
+    const int span = 2 * (ph.x_hi - ph.x_lo) + 1;
+    lo = first_lanes(std::min(span, kLanes));
+    hi = first_lanes(std::max(span - kLanes, 0));
+    real = static_cast<__mmask16>(first_lanes(ph.x_hi + 1) & ~first_lanes(ph.x_lo));
+    row = first_lanes(wg);
+    const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+    const __m512i step = _mm512_sub_epi32(lane, _mm512_set1_epi32(ph.x_lo));
+    from = _mm512_add_epi32(step, step);
+  }
+  AMNESIA_AVX512 void gather(const float* xr, float* out) const {
+    const __m512 a = _mm512_maskz_loadu_ps(lo, xr);
+    const __m512 b = hi ? _mm512_maskz_loadu_ps(hi, xr + kLanes) : _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(out, row, _mm512_maskz_permutex2var_ps(real, a, from, b));
+  }
+};
+
+// pad_image at stride 2 for rows of at most 16 floats (see Stride2Row).
+AMNESIA_AVX512 void pad_image_stride2(const ConvGeom& g, const Layout& l, const float* x, float* xp) {
+  const int rows = static_cast<int>(l.pp / l.wg);
+  for (int p = 0; p < l.phases; ++p) {
+    const Phase& ph = l.phase[p];
+    const Stride2Row gather(ph, l.wg);
+    const int a = p / 2, row_at = 2 * ph.x_lo + p % 2 - g.pad;
+    for (int c = 0; c < g.c_in; ++c) {
+      float* plane = xp + c * l.x_plane + p * l.pp;
+      const float* xc = x + static_cast<int64_t>(c) * g.h * g.w + row_at;
+      for (int y = 0; y < rows; ++y) {
+        float* row = plane + static_cast<int64_t>(y) * l.wg;
+        if (y < ph.y_lo || y > ph.y_hi)
+          _mm512_mask_storeu_ps(row, gather.row, _mm512_setzero_ps());
+        else
+          gather.gather(xc + static_cast<int64_t>(2 * y + a - g.pad) * g.w, row);
+      }
+    }
+  }
+  for (int c = 0; c < g.c_in; ++c) zero(xp + c * l.x_plane + l.phases * l.pp, l.x_plane - l.phases * l.pp);
+}
+
 // One image's C_in channels of phase planes, zeros around the pixels and in the slack. At stride 1 the
 // one plane is x's rows at (pad, pad) and the rows are copied whole; at stride s each phase plane
 // gathers every s-th pixel of the padded input.
 void pad_image(const ConvGeom& g, const Layout& l, const float* x, float* xp) {
   const int s = g.stride;
+  if (s == 2 && l.wg <= kLanes) return pad_image_stride2(g, l, x, xp);
   for (int c = 0; c < g.c_in; ++c) {
     float* chan = xp + c * l.x_plane;
     const float* xc = x + static_cast<int64_t>(c) * g.h * g.w;
@@ -190,10 +240,11 @@ void pad_image(const ConvGeom& g, const Layout& l, const float* x, float* xp) {
       zero(chan + done, l.x_plane - done);
       continue;
     }
+    const int rows = static_cast<int>(l.pp / l.wg);
     for (int p = 0; p < l.phases; ++p) {
       const Phase& ph = l.phase[p];
       const int a = p / s, b = p % s, row_at = s * ph.x_lo + b - g.pad;
-      for (int y = 0; y < l.pp / l.wg; ++y) {
+      for (int y = 0; y < rows; ++y) {
         float* row = chan + p * l.pp + static_cast<int64_t>(y) * l.wg;
         if (y < ph.y_lo || y > ph.y_hi) {
           zero(row, l.wg);
