@@ -278,11 +278,46 @@ void grid_image(const ConvGeom& g, const Layout& l, const float* dy, float* dyp)
   }
 }
 
+// The inverse of Stride2Row for the data gradient, for dx rows of at most 32 floats: the phase's
+// columns of one dx row are its positions q = 2x + b - pad, so one tile row (one register) spreads over
+// the row's two 16-lane halves with a permute each, stored under a mask of those positions alone (the
+// other phase of the row writes the rest).
+struct Stride2Scatter {
+  __mmask16 load = 0, keep[2] = {0, 0};
+  __m512i from[2];
+  AMNESIA_AVX512 Stride2Scatter(const ConvGeom& g, const Layout& l, int b) {
+    load = first_lanes(l.wg);
+    for (int half = 0; half < 2; ++half) {
+      alignas(64) int idx[kLanes];
+      for (int j = 0; j < kLanes; ++j) {
+        const int q = half * kLanes + j, at = q + g.pad - b;
+        idx[j] = at >= 0 ? at / 2 : 0;
+        if (q < g.w && at >= 0 && at % 2 == 0) keep[half] = static_cast<__mmask16>(keep[half] | (1u << j));
+      }
+      from[half] = _mm512_load_si512(idx);
+    }
+  }
+  AMNESIA_AVX512 void scatter(const float* tile_row, float* dx_row) const {
+    const __m512 v = _mm512_maskz_loadu_ps(load, tile_row);
+    for (int half = 0; half < 2; ++half)
+      if (keep[half])
+        _mm512_mask_storeu_ps(dx_row + half * kLanes, keep[half], _mm512_maskz_permutexvar_ps(keep[half], from[half], v));
+  }
+};
+
 // One image's dx from one phase's data-gradient tile (C_in rows of ph.back32): the tile's position
 // (y - y_lo)*Wg + x is padded input pixel (s*y + a, s*x + b). At stride 1, whole rows.
-void unpad_input_grad(const ConvGeom& g, const Layout& l, int phase, const float* tile, float* dx) {
+AMNESIA_AVX512 void unpad_input_grad(const ConvGeom& g, const Layout& l, int phase, const float* tile, float* dx) {
   const Phase& ph = l.phase[phase];
   const int s = g.stride, a = phase / s, b = phase % s;
+  if (s == 2 && l.wg <= kLanes && g.w <= 2 * kLanes) {
+    const Stride2Scatter spread(g, l, b);
+    for (int c = 0; c < g.c_in; ++c)
+      for (int y = ph.y_lo; y <= ph.y_hi; ++y)
+        spread.scatter(tile + c * ph.back32 + static_cast<int64_t>(y - ph.y_lo) * l.wg,
+                       dx + (static_cast<int64_t>(c) * g.h + 2 * y + a - g.pad) * g.w);
+    return;
+  }
   for (int c = 0; c < g.c_in; ++c) {
     const float* t = tile + c * ph.back32;
     float* dxc = dx + static_cast<int64_t>(c) * g.h * g.w;
