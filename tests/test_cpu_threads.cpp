@@ -10,7 +10,9 @@
 
 #include "engine/conv_transpose2d.h"
 #include "engine/cpu/conv_chunks.h"
+#include "engine/cpu/conv_cpu.h"
 #include "engine/cpu/conv_shifted.h"
+#include "engine/cpu/conv_winograd.h"
 #include "engine/cpu/gemm_trace.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/ops/gemm.h"
@@ -179,6 +181,25 @@ TEST_CASE("shifted-plane conv2d (AVX-512): same at every thread count, and equal
                            {3, 3, 8, 8, 6, 4, 2, 1},    {2, 2, 7, 9, 3, 7, 2, 3},      {2, 3, 10, 11, 4, 3, 3, 1},
                            {2, 2, 6, 6, 3, 1, 2, 0},    {2, 2, 2, 5, 3, 3, 3, 1}};
   for (const ConvGeom& g : more) check_conv_path(shifted, g, rng);
+}
+
+TEST_CASE("Winograd conv2d (3x3, stride 1, pad 1; AVX-512): same at every thread count, equal to the whole-batch ops") {
+  if (!cpu::shifted_conv_enabled()) {
+    MESSAGE("skipped: this CPU has no AVX-512 (or AMNESIA_AVX512=off), so no convolution takes the Winograd path");
+    return;
+  }
+  std::mt19937 rng(36);
+  // The CPU convolution as the layers call it: forward and data gradient on the Winograd path, the
+  // weight gradient on the shifted one. Odd and even sides (a last tile row or column half outside the
+  // map), rows of tiles that need the second register (sides 17 to 30), channel counts off the kernel's
+  // row blocks, and LNTL's head layer.
+  const ConvPath dispatched{cpu::conv_workspace, cpu::conv_forward, cpu::conv_backward};
+  const ConvGeom cases[] = {{3, 16, 14, 14, 20, 3, 1, 1}, {2, 17, 7, 7, 21, 3, 1, 1},  {2, 16, 30, 30, 16, 3, 1, 1},
+                            {3, 16, 17, 5, 18, 3, 1, 1},  {2, 20, 5, 18, 17, 3, 1, 1}, {4, 32, 14, 14, 96, 3, 1, 1}};
+  for (const ConvGeom& g : cases) {
+    REQUIRE(cpu::winograd_conv_applies(g));
+    check_conv_path(dispatched, g, rng);
+  }
 }
 
 TEST_CASE("ConvTranspose2d on the CPU: same at every thread count, and equal to the whole-batch ops") {

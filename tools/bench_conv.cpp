@@ -1,9 +1,11 @@
-// bench_conv: the CPU's two convolution paths (engine/cpu/conv_cpu.h), the im2col + BLAS chunks and the
-// shifted-plane AVX-512 kernels, side by side on every convolution the studies train (the transposed
-// ones as their mirror convolutions). Each repetition runs the forward, the weight + bias gradient and
-// the data gradient of one path, then of the other, on the same random operands, so both see the same
-// machine load; the table gives each pass's minimum process CPU time over the repetitions (the
-// steadiest measure on a shared machine), its GFLOP/s and the ratio. Without AVX-512 only the im2col
+// bench_conv: the CPU's convolution paths (engine/cpu/conv_cpu.h), the im2col + BLAS chunks, the
+// shifted-plane AVX-512 kernels and, for 3x3 stride-1 layers, Winograd F(2x2, 3x3) (forward and data
+// gradient; its weight gradient is the shifted path's), side by side on every convolution the studies
+// train (the transposed ones as their mirror convolutions). Each repetition runs the forward, the weight
+// + bias gradient and the data gradient of one path, then of the next, on the same random operands, so
+// all see the same machine load; the table gives each pass's minimum process CPU time over the
+// repetitions (the steadiest measure on a shared machine), its GFLOP/s (Winograd's counts the direct
+// convolution's FLOPs, which it does not all execute) and the ratios. Without AVX-512 only the im2col
 // column is timed.
 #include <algorithm>
 #include <cstdio>
@@ -15,6 +17,7 @@
 #include "engine/cpu/blas_kernels.h"
 #include "engine/cpu/conv_chunks.h"
 #include "engine/cpu/conv_shifted.h"
+#include "engine/cpu/conv_winograd.h"
 #include "engine/cpu/thread_pool.h"
 #include "engine/run/driver.h"
 #include "engine/run/tee_report.h"
@@ -61,6 +64,13 @@ void time_passes(const ConvGeom& g, Operands& o, const Fwd& fwd, const Bwd& bwd,
   best[2] = std::min(best[2], t3 - t2);
 }
 
+// The Winograd path as the layers run it: forward and data gradient by Winograd, dW and db shifted.
+void winograd_backward(const ConvGeom& g, const float* x, const float* w, const float* dy, float* dx, float* dw,
+                       float* db, float* ws) {
+  if (dx) cpu::winograd_conv_input_grad(g, w, dy, dx, ws);
+  if (dw || db) cpu::shifted_conv_backward(g, x, w, dy, nullptr, dw, db, ws);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -78,7 +88,8 @@ int main(int argc, char** argv) {
     md.printf("# bench_conv threads=%d openblas_core=%s shifted=%s reps=%d (min process CPU ms per pass)\n", threads,
               cpu::blas_core(), shifted ? "on" : "off (no AVX-512, or AMNESIA_AVX512=off)", reps);
     md.printf("| layer | N x C_in x H x W -> C_out, k | GFLOP/pass | pass | im2col ms | GFLOP/s | shifted ms | GFLOP/s | "
-              "im2col / shifted |\n|---|---|---|---|---|---|---|---|---|\n");
+              "im2col / shifted | Winograd ms | GFLOP/s | shifted / Winograd |\n"
+              "|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     std::mt19937 rng(static_cast<uint32_t>(d.seed()));
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
     for (const Shape& s : kShapes) {
@@ -91,11 +102,14 @@ int main(int argc, char** argv) {
       for (auto* v : {&o.b, &o.db}) v->resize(g.c_out);
       for (auto* v : {&o.x, &o.w, &o.b, &o.dy})
         for (float& f : *v) f = u(rng);
-      o.ws.resize(std::max(cpu::conv_chunks_workspace(g), shifted ? cpu::shifted_conv_workspace(g) : 0));
-      double im2col[3] = {1e30, 1e30, 1e30}, plane[3] = {1e30, 1e30, 1e30};
+      const bool winograd = cpu::winograd_conv_applies(g);
+      o.ws.resize(std::max({cpu::conv_chunks_workspace(g), shifted ? cpu::shifted_conv_workspace(g) : 0,
+                            winograd ? cpu::winograd_conv_workspace(g) : 0}));
+      double im2col[3] = {1e30, 1e30, 1e30}, plane[3] = {1e30, 1e30, 1e30}, wino[3] = {1e30, 1e30, 1e30};
       for (int r = 0; r < reps; ++r) {
         time_passes(g, o, cpu::conv_chunks_forward, cpu::conv_chunks_backward, im2col);
         if (shifted) time_passes(g, o, cpu::shifted_conv_forward, cpu::shifted_conv_backward, plane);
+        if (winograd) time_passes(g, o, cpu::winograd_conv_forward, winograd_backward, wino);
       }
       const double gflop = 2e-9 * g.c_out * static_cast<double>(g.col_rows()) * g.oh() * g.ow() * g.n;
       const char* passes[3] = {"forward", "dW + db", "dx"};
@@ -103,7 +117,11 @@ int main(int argc, char** argv) {
         md.printf("| %s | %d x %d x %d x %d -> %d, %dx%d | %.3f | %s | %.3f | %.1f | ", s.layer, g.n, g.c_in, g.h, g.w,
                   g.c_out, g.k, g.k, gflop, passes[p], im2col[p], gflop / im2col[p] * 1e3);
         if (shifted)
-          md.printf("%.3f | %.1f | %.2fx |\n", plane[p], gflop / plane[p] * 1e3, im2col[p] / plane[p]);
+          md.printf("%.3f | %.1f | %.2fx | ", plane[p], gflop / plane[p] * 1e3, im2col[p] / plane[p]);
+        else
+          md.printf("- | - | - | ");
+        if (winograd && p != 1)
+          md.printf("%.3f | %.1f | %.2fx |\n", wino[p], gflop / wino[p] * 1e3, plane[p] / wino[p]);
         else
           md.printf("- | - | - |\n");
       }

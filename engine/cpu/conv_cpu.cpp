@@ -4,6 +4,7 @@
 
 #include "engine/cpu/conv_chunks.h"
 #include "engine/cpu/conv_shifted.h"
+#include "engine/cpu/conv_winograd.h"
 
 namespace cpu {
 
@@ -18,12 +19,15 @@ bool input_grad_on_shifted(const ConvGeom& g) { return g.c_in >= 3; }
 
 int64_t conv_workspace(const ConvGeom& g) {
   if (!shifted_conv_applies(g)) return conv_chunks_workspace(g);
+  if (winograd_conv_applies(g)) return std::max(shifted_conv_workspace(g), winograd_conv_workspace(g));
   if (input_grad_on_shifted(g)) return shifted_conv_workspace(g);
   return std::max(shifted_conv_workspace(g), conv_chunks_workspace(g));
 }
 
 void conv_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, float* ws) {
-  if (shifted_conv_applies(g))
+  if (winograd_conv_applies(g))
+    winograd_conv_forward(g, x, w, b, y, ws);
+  else if (shifted_conv_applies(g))
     shifted_conv_forward(g, x, w, b, y, ws);
   else
     conv_chunks_forward(g, x, w, b, y, ws);
@@ -33,6 +37,9 @@ void conv_backward(const ConvGeom& g, const float* x, const float* w, const floa
                    float* ws) {
   if (!shifted_conv_applies(g)) {
     conv_chunks_backward(g, x, w, dy, dx, dw, db, ws);
+  } else if (winograd_conv_applies(g) && dx) {
+    if (dw || db) shifted_conv_backward(g, x, w, dy, nullptr, dw, db, ws);
+    winograd_conv_input_grad(g, w, dy, dx, ws);
   } else if (input_grad_on_shifted(g) || !dx) {
     shifted_conv_backward(g, x, w, dy, dx, dw, db, ws);
   } else {

@@ -11,6 +11,7 @@
 
 #include "engine/cpu/avx512_kernels.h"
 #include "engine/cpu/lane_sum.h"
+#include "engine/cpu/shifted_gemm.h"
 #include "engine/cpu/thread_pool.h"
 
 #define AMNESIA_AVX512 __attribute__((target("avx512f")))
@@ -20,14 +21,12 @@ namespace cpu {
 namespace {
 
 constexpr int kLanes = 16;         // floats in an AVX-512 register
-constexpr int kBlock = 2 * kLanes;  // grid positions one kernel call computes per row
+constexpr int kBlock = kShiftedBlock;  // grid positions one kernel call computes per row (2 registers)
 constexpr int kMaxK = 7;            // kernel sizes the tap tables are sized for
 constexpr int kMaxStride = 3;       // strides the phase tables are sized for
 // A backward chunk's planes are kept near this many floats (1 MB), so the weight gradient's passes over
 // them (one per 32 output channels and 12 (channel, tap) rows) hit the core's L2 cache.
 constexpr int64_t kChunkFloats = 256 * 1024;
-
-int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
 // One phase of a strided convolution (see conv_shifted.h): the input pixels at rows s*y + a and columns
 // s*x + b of the padded input, as a plane of Hh x Wg on the grid; the taps (ki, kj) with ki % s = a and
@@ -88,20 +87,6 @@ struct Layout {
     images = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(g.n, kChunkFloats / per_image)));
   }
 };
-
-// The packed A operands: rows in blocks of 8 (the last blocks of 4), each block K x rows, row fastest.
-int64_t packed_floats(int rows, int64_t k) { return round_up(rows, 4) * k; }
-template <class Value>
-void pack_rows(int rows, int64_t k, const Value& value, float* out) {
-  const int rows4 = static_cast<int>(round_up(rows, 4));
-  for (int r = 0; r < rows4;) {
-    const int block = rows4 - r >= 8 ? 8 : 4;
-    float* b = out + static_cast<int64_t>(r) * k;
-    for (int64_t kk = 0; kk < k; ++kk)
-      for (int i = 0; i < block; ++i) b[kk * block + i] = r + i < rows ? value(r + i, kk) : 0.0f;
-    r += block;
-  }
-}
 
 // Scratch: the two packed weights; per thread, a chunk's padded input planes, gradient planes and
 // pixel-major gradients and one image's output tile; per backward chunk, its dW partial (transposed:
@@ -374,28 +359,6 @@ AMNESIA_AVX512 void shifted_block(const float* a, int channels, int taps, const 
     for (int v = 0; v < NV; ++v) _mm512_storeu_ps(c + i * ldc + v * kLanes, acc[i][v]);
 }
 
-// c [rows4 x len] (row stride len) = the packed a (pack_rows) against the shifted planes of b, len a
-// multiple of kBlock. Row block outermost, so its packed weights stay in L1 across the positions.
-AMNESIA_AVX512 void shifted_gemm(const float* a, int rows, int channels, int taps, const int* off, const float* b,
-                                 int64_t plane, int64_t len, float* c) {
-  const int rows4 = static_cast<int>(round_up(rows, 4));
-  const int64_t k = static_cast<int64_t>(channels) * taps;
-  for (int r = 0; r < rows4;) {
-    const float* ar = a + r * k;
-    float* cr = c + r * len;
-    if (rows4 - r >= 8) {
-      for (int64_t p = 0; p < len; p += kBlock) shifted_block<8, 2>(ar, channels, taps, off, b + p, plane, cr + p, len);
-      r += 8;
-    } else {
-      int64_t p = 0;
-      for (; p + 2 * kBlock <= len; p += 2 * kBlock)
-        shifted_block<4, 4>(ar, channels, taps, off, b + p, plane, cr + p, len);
-      if (p < len) shifted_block<4, 2>(ar, channels, taps, off, b + p, plane, cr + p, len);
-      r += 4;
-    }
-  }
-}
-
 // dwt[i, 0..16*NV) += sum over images and real output positions p of x[col[i] + q(p)] * dyt[p, 0..16*NV)
 // for KR weight-gradient rows i = (channel, tap) and 16*NV output channels, where q(p) is p's position
 // on the padded grid: the output channels lie along the registers, so no horizontal sums.
@@ -462,6 +425,28 @@ void weight_grad_chunk(const ConvGeom& g, const Layout& l, const int* off, int i
 
 }  // namespace
 
+// Row block outermost, so its packed weights stay in L1 across the positions.
+AMNESIA_AVX512 void shifted_gemm(const float* a, int rows, int channels, int taps, const int* off, const float* b,
+                                 int64_t plane, int64_t len, float* c, int64_t ldc) {
+  const int rows4 = static_cast<int>(round_up(rows, 4));
+  const int64_t k = static_cast<int64_t>(channels) * taps;
+  for (int r = 0; r < rows4;) {
+    const float* ar = a + r * k;
+    float* cr = c + r * ldc;
+    if (rows4 - r >= 8) {
+      for (int64_t p = 0; p < len; p += kBlock) shifted_block<8, 2>(ar, channels, taps, off, b + p, plane, cr + p, ldc);
+      r += 8;
+    } else {
+      int64_t p = 0;
+      for (; p + 2 * kBlock <= len; p += 2 * kBlock)
+        shifted_block<4, 4>(ar, channels, taps, off, b + p, plane, cr + p, ldc);
+      if (p < len) shifted_block<4, 2>(ar, channels, taps, off, b + p, plane, cr + p, ldc);
+      r += 4;
+    }
+  }
+}
+
+
 bool shifted_conv_enabled() { return avx512_kernels(); }
 
 bool shifted_conv_applies(const ConvGeom& g) {
@@ -484,7 +469,7 @@ void shifted_conv_forward(const ConvGeom& g, const float* x, const float* w, con
   for_each_chunk(g.n, 1, [&](int n, int, int) {
     const Scratch s = scratch_of(g, l, ws, thread_index());
     pad_image(g, l, x + n * in_image, s.xp);
-    shifted_gemm(s.a_fwd, g.c_out, g.c_in, g.k * g.k, off.data(), s.xp, l.x_plane, l.grid32, s.tile);
+    shifted_gemm(s.a_fwd, g.c_out, g.c_in, g.k * g.k, off.data(), s.xp, l.x_plane, l.grid32, s.tile, l.grid32);
     float* yn = y + n * out_image;
     for (int c = 0; c < g.c_out; ++c) {
       const float bias = b ? b[c] : 0.0f;
@@ -540,7 +525,8 @@ void shifted_conv_backward(const ConvGeom& g, const float* x, const float* w, co
         if (ph.back32 == 0) continue;  // a phase with no input pixel (a stride wider than the image)
         // The phase plane's rows y_lo .. y_hi, from the grid read at y_lo*Wg + p - shift.
         const float* origin = s.dyp + i * g.c_out * l.dy_plane + l.dy_front + static_cast<int64_t>(ph.y_lo) * l.wg;
-        shifted_gemm(a_dx[p], g.c_in, g.c_out, ph.taps, back_off[p].data(), origin, l.dy_plane, ph.back32, s.tile);
+        shifted_gemm(a_dx[p], g.c_in, g.c_out, ph.taps, back_off[p].data(), origin, l.dy_plane, ph.back32, s.tile,
+                     ph.back32);
         unpad_input_grad(g, l, p, s.tile, dx + (first + i) * in_image);
       }
   });

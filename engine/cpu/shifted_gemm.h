@@ -1,0 +1,33 @@
+// The register-blocked AVX-512 GEMM of the shifted-plane convolution (engine/cpu/conv_shifted.h), shared
+// with the Winograd convolution (engine/cpu/conv_winograd.h), and the packing of its A operand.
+#pragma once
+#include <cstdint>
+
+namespace cpu {
+
+inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+// Positions one kernel call computes per row: shifted_gemm's len is a multiple of this.
+constexpr int kShiftedBlock = 32;
+
+// The packed A operands: rows in blocks of 8 (the last blocks of 4), each block K x rows, row fastest.
+inline int64_t packed_floats(int rows, int64_t k) { return round_up(rows, 4) * k; }
+template <class Value>
+void pack_rows(int rows, int64_t k, const Value& value, float* out) {
+  const int rows4 = static_cast<int>(round_up(rows, 4));
+  for (int r = 0; r < rows4;) {
+    const int block = rows4 - r >= 8 ? 8 : 4;
+    float* b = out + static_cast<int64_t>(r) * k;
+    for (int64_t kk = 0; kk < k; ++kk)
+      for (int i = 0; i < block; ++i) b[kk * block + i] = r + i < rows ? value(r + i, kk) : 0.0f;
+    r += block;
+  }
+}
+
+// c [rows4 x len] (row stride ldc) = the packed a (pack_rows, K = channels * taps) against b, where row
+// (ch, t) of B at position p is b[ch * plane + off[t] + p]: for the convolutions, a channel's planes read
+// at each tap's shift. len a multiple of kShiftedBlock. AVX-512 only (see engine/cpu/avx512_kernels.h).
+void shifted_gemm(const float* a, int rows, int channels, int taps, const int* off, const float* b, int64_t plane,
+                  int64_t len, float* c, int64_t ldc);
+
+}  // namespace cpu
