@@ -4,7 +4,10 @@
 // run (a large square GEMM through the same gemm dispatcher, hence at the same thread count).
 // FLOPs are those of the GEMMs (2 per multiply-add), counted once per net from its layer shapes; a
 // training step counts each layer's forward, weight-gradient and (where one is computed) input-gradient
-// products. The inputs are random: a step's cost does not depend on the pixels.
+// products, each convolution as the direct product: the CPU's Winograd layers (3x3, stride 1, >= 16
+// channels; engine/cpu/conv_winograd.h) execute fewer multiply-adds in their forward and data-gradient
+// passes, so their rate is an effective one. The inputs are random: a step's cost does not depend on
+// the pixels.
 // On the CPU at one thread it also replays each step's BLAS GEMMs alone (same shapes, same nesting,
 // random operands): with conv=im2col ($AMNESIA_AVX512=off) the "GEMMs alone" time is the floor the
 // im2col + BLAS design can reach, and its GFLOP/s against the peak says how much of the gap is BLAS's
@@ -64,16 +67,20 @@ double mae_step_flops(int code) {
          trained(conv_flops(16, 32, 3, 7, 7)) + trained(conv_flops(1, 16, 3, 14, 14)) + trained(linear_flops(code, 10));
 }
 
-// LNTL's three nets per image, forward only.
-double lntl_f_flops() { return conv_flops(3, 32, 5, 28, 28) + conv_flops(32, 32, 3, 14, 14); }
+// LNTL's f trained once: conv1 has no data gradient (engine/input_bn_conv.h obtains the input batch
+// norm's gradients without it; PyTorch computes it, 0.96 GFLOP more per LNTL step at batch 128).
+double lntl_f_trained_flops() {
+  return trained(conv_flops(3, 32, 5, 28, 28), false) + trained(conv_flops(32, 32, 3, 14, 14));
+}
+// g and one colour head per image, forward only.
 double lntl_g_flops() { return conv_flops(32, 64, 3, 7, 7) + conv_flops(64, 64, 3, 7, 7) + linear_flops(64, 10); }
 double lntl_head_flops() { return conv_flops(32, 32, 3, 14, 14) + conv_flops(32, 8, 3, 14, 14); }
 
-double lntl_baseline_flops() { return 3.0 * (lntl_f_flops() + lntl_g_flops()); }
+double lntl_baseline_flops() { return lntl_f_trained_flops() + 3.0 * lntl_g_flops(); }
 // Pass (1): f and g forward and backward, the three heads forward and back to f only (their weights
 // get no gradient in this pass: 2 of the 3 passes); pass (2): f and the three heads, all 3 passes.
 double lntl_step_flops() {
-  return lntl_baseline_flops() + (2.0 + 3.0) * (3.0 * lntl_head_flops()) + 3.0 * lntl_f_flops();
+  return lntl_baseline_flops() + (2.0 + 3.0) * (3.0 * lntl_head_flops()) + lntl_f_trained_flops();
 }
 
 struct Timing {
