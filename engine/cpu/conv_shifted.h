@@ -6,8 +6,8 @@
 // for EVERY p, so a run of consecutive outputs reads a run of consecutive inputs: the convolution is
 //   T[m, p] = sum over channels c and taps t of A[m, c, t] * B[c, p + offset_t],
 // a GEMM whose B operand is the padded planes themselves, read at k*k shifts. Our own AVX-512 kernel
-// (engine/cpu/conv_shifted.cpp) holds an 8 x 32 block of T in registers and streams the shifted rows
-// straight from the planes: no im2col, no packing of B, no CNHW permute. The im2col path wrote and read
+// (engine/cpu/conv_shifted.cpp) holds a 12 x 32 or 8 x 32 block of T in registers and streams the
+// shifted rows straight from the planes: no im2col, no packing of B, no CNHW permute. The im2col path wrote and read
 // a k*k times larger copy of the input per pass (21 % of an LNTL step under perf).
 //   forward:      A = w,              B = the padded input,          offsets  ki*Wp + kj
 //   data grad:    A = w, channels swapped, B = dy on the grid (zero on the thrown-away positions and

@@ -10,13 +10,17 @@ inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 // Positions one kernel call computes per row: shifted_gemm's len is a multiple of this.
 constexpr int kShiftedBlock = 32;
 
-// The packed A operands: rows in blocks of 8 (the last blocks of 4), each block K x rows, row fastest.
+// The kernel's row blocks (of the rows rounded up to 4): 12 while at least 12 remain, except that 16
+// go as 8 + 8 rather than 12 + 4 (a 4-row block keeps too few sums in flight); then 8, then 4.
+inline int row_block(int remaining) { return remaining >= 12 && remaining != 16 ? 12 : remaining >= 8 ? 8 : 4; }
+
+// The packed A operands: rows in row_block()s, each block K x rows, row fastest.
 inline int64_t packed_floats(int rows, int64_t k) { return round_up(rows, 4) * k; }
 template <class Value>
 void pack_rows(int rows, int64_t k, const Value& value, float* out) {
   const int rows4 = static_cast<int>(round_up(rows, 4));
   for (int r = 0; r < rows4;) {
-    const int block = rows4 - r >= 8 ? 8 : 4;
+    const int block = row_block(rows4 - r);
     float* b = out + static_cast<int64_t>(r) * k;
     for (int64_t kk = 0; kk < k; ++kk)
       for (int i = 0; i < block; ++i) b[kk * block + i] = r + i < rows ? value(r + i, kk) : 0.0f;
