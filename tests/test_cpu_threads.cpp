@@ -154,6 +154,13 @@ void check_conv_path(const ConvPath& path, const ConvGeom& g, std::mt19937& rng)
   CHECK(std::equal(alone.begin(), alone.end(), got.begin() + static_cast<std::ptrdiff_t>(ny)));
 }
 
+// True (with a note) where the AVX-512 convolution paths (shifted-plane, Winograd) never run.
+bool no_avx512_paths() {
+  if (cpu::shifted_conv_enabled()) return false;
+  MESSAGE("skipped: this CPU has no AVX-512 (or AMNESIA_AVX512=off), so no convolution takes this path");
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("batch-split im2col conv2d: same at every thread count, and equal to the whole-batch ops") {
@@ -163,10 +170,7 @@ TEST_CASE("batch-split im2col conv2d: same at every thread count, and equal to t
 }
 
 TEST_CASE("shifted-plane conv2d (AVX-512): same at every thread count, and equal to the whole-batch ops") {
-  if (!cpu::shifted_conv_enabled()) {
-    MESSAGE("skipped: this CPU has no AVX-512 (or AMNESIA_AVX512=off), so no convolution takes the shifted path");
-    return;
-  }
+  if (no_avx512_paths()) return;
   std::mt19937 rng(35);
   const ConvPath shifted{cpu::shifted_conv_workspace, cpu::shifted_conv_forward, cpu::shifted_conv_backward};
   for (const ConvGeom& g : kThreadCases) check_conv_path(shifted, g, rng);
@@ -184,10 +188,7 @@ TEST_CASE("shifted-plane conv2d (AVX-512): same at every thread count, and equal
 }
 
 TEST_CASE("Winograd conv2d (3x3, stride 1, pad 1; AVX-512): same at every thread count, equal to the whole-batch ops") {
-  if (!cpu::shifted_conv_enabled()) {
-    MESSAGE("skipped: this CPU has no AVX-512 (or AMNESIA_AVX512=off), so no convolution takes the Winograd path");
-    return;
-  }
+  if (no_avx512_paths()) return;
   std::mt19937 rng(36);
   // The CPU convolution as the layers call it: forward and data gradient on the Winograd path, the
   // weight gradient on the shifted one. Odd and even sides (a last tile row or column half outside the
