@@ -75,8 +75,9 @@ void winograd_backward(const ConvGeom& g, const float* x, const float* w, const 
 
 int main(int argc, char** argv) {
   int threads = 1, reps = 10;
-  Driver d("bench_conv", "Time the CPU's im2col and shifted-plane convolutions side by side on the studies' "
-           "convolutions (min CPU ms per pass); the table goes to stdout and to bench_conv.md in --out.",
+  Driver d("bench_conv", "Time the CPU's im2col, shifted-plane and (3x3 stride-1 layers) Winograd convolutions side "
+           "by side on the studies' convolutions (min CPU ms per pass); the table goes to stdout and to bench_conv.md "
+           "in --out.",
            {"", "runs/bench_conv", 1});
   d.cli().add("threads", &threads, "CPU threads (the engine's pool)", 1, 256);
   d.cli().add("reps", &reps, "repetitions of each pass per path (the minimum is reported)", 1, 10000);
