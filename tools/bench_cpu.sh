@@ -33,14 +33,21 @@ busy_before=$(top -bn2 -d 1 | awk '/^top -/ { f++ } f == 2 && $1 ~ /^[0-9]+$/ { 
 # when OpenBLAS does not know the CPU); PyTorch's OpenBLAS is given the same, so both sides use one BLAS.
 core=$("$bin" --device cpu --threads 1 --seconds 0.1 --only judge 2>/dev/null | sed -n 's/.*openblas_core=\([^ ]*\).*/\1/p')
 [ -n "$core" ] && [ "$core" != none ] && export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$core}"
-for _ in $(seq "$rounds"); do
+ours() {
+  "$bin" --device cpu --threads "$1" --seconds "$seconds" --only "$2" |
+    awk -v t="$1" '/sgemm_peak_gflops=/ { split($0, a, "sgemm_peak_gflops="); print "peak", t, a[2] }
+                   /^\| [a-z_]+ \| [0-9]/ { print "ours", t, $2, $8, $16, $6, $18, $20 }' >> "$raw"
+}
+torch() {
+  OMP_NUM_THREADS="$1" "$python" tools/peers/steps.py --threads "$1" --seconds "$seconds" --only "$2" |
+    awk -v t="$1" '/^\| [a-z_]+ \| [0-9]/ { print "torch", t, $2, $6, $10 }' >> "$raw"
+}
+# Odd rounds run our step first, even rounds PyTorch's: of two back-to-back runs on this VM the first
+# was often the faster, so neither side always gets that slot.
+for round in $(seq "$rounds"); do
   for model in cvae vae judge mae lntl_baseline lntl; do
     for t in 1 2; do
-      "$bin" --device cpu --threads "$t" --seconds "$seconds" --only "$model" |
-        awk -v t="$t" '/sgemm_peak_gflops=/ { split($0, a, "sgemm_peak_gflops="); print "peak", t, a[2] }
-                       /^\| [a-z_]+ \| [0-9]/ { print "ours", t, $2, $8, $16, $6, $18, $20 }' >> "$raw"
-      OMP_NUM_THREADS="$t" "$python" tools/peers/steps.py --threads "$t" --seconds "$seconds" --only "$model" |
-        awk -v t="$t" '/^\| [a-z_]+ \| [0-9]/ { print "torch", t, $2, $6, $10 }' >> "$raw"
+      if (( round % 2 )); then ours "$t" "$model"; torch "$t" "$model"; else torch "$t" "$model"; ours "$t" "$model"; fi
     done
   done
 done
@@ -72,7 +79,7 @@ lines = [
     "",
     "Machine: $cpu, $(nproc) cores. \`bash tools/bench_cpu.sh --seconds $seconds --rounds $rounds\`: ours = \`$bin\`, "
     "PyTorch $torch_version = \`tools/peers/steps.py\`, model by model, 1 then 2 threads, median wall ms of a "
-    "training step after 3 warm-up steps, the fastest of $rounds interleaved rounds, both sides on OpenBLAS's ${OPENBLAS_CORETYPE:-own choice of} kernels. Load average (1/5/15 min) $load_before before, $load_after after; "
+    "training step after 3 warm-up steps, the fastest of $rounds interleaved rounds (odd rounds ours first, even rounds PyTorch first), both sides on OpenBLAS's ${OPENBLAS_CORETYPE:-own choice of} kernels. Load average (1/5/15 min) $load_before before, $load_after after; "
     "other processes were using $busy_before cores' worth of CPU when it started. "
     f"SGEMM peak (2048^3 through our gemm, best of the run): {peak1:.1f} GFLOP/s on 1 thread, {peak:.1f} on 2. "
     "On a shared machine the wall times swing with the load; the process CPU ms per step at 1 thread is the "
