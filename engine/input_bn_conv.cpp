@@ -10,7 +10,11 @@
 void InputBnConvGrads::reserve(const Backend& be, const BatchNorm& bn, const Conv2d& conv, int n, int height,
                                int width) {
   if (bn.c != conv.in) throw std::logic_error("InputBnConvGrads: the batch norm's channels are not the convolution's input");
-  if (n == n_ && height == height_ && width == width_ && xhat_.device() == be.device) return;
+  // Grows only: a smaller batch (an epoch's last) reuses the buffers (the first n ones of ones_n_).
+  const bool same_conv = xhat_conv_.w == conv.w && xhat_conv_.b == conv.b && xhat_conv_.in == conv.in &&
+                         xhat_conv_.out == conv.out && xhat_conv_.k == conv.k && xhat_conv_.stride == conv.stride &&
+                         xhat_conv_.pad == conv.pad;
+  if (same_conv && n <= n_ && height == height_ && width == width_ && xhat_.device() == be.device) return;
   const int64_t hw = static_cast<int64_t>(height) * width, taps = static_cast<int64_t>(conv.k) * conv.k;
   const int64_t out_hw = static_cast<int64_t>(conv.out_h(height)) * conv.out_w(width);
   xhat_conv_ = Conv2d::over(conv.w, conv.b, conv.in, conv.out, conv.k, conv.stride, conv.pad);

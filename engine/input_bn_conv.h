@@ -21,5 +21,5 @@ class InputBnConvGrads {
 
   Conv2d xhat_conv_, ones_conv_;  // conv's geometry over xhat, and over one all-ones channel
   Buffer<float> xhat_, ones_n_, ones_image_, unit_affine_, batch_stats_, g_, s_, dy_sum_;
-  int n_ = 0, height_ = 0, width_ = 0;
+  int n_ = 0, height_ = 0, width_ = 0;  // the batch the buffers hold, and the image size
 };
