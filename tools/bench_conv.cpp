@@ -16,6 +16,7 @@
 
 #include "engine/cpu/blas_kernels.h"
 #include "engine/cpu/conv_chunks.h"
+#include "engine/cpu/conv_cpu.h"
 #include "engine/cpu/conv_shifted.h"
 #include "engine/cpu/conv_winograd.h"
 #include "engine/cpu/thread_pool.h"
@@ -64,13 +65,6 @@ void time_passes(const ConvGeom& g, Operands& o, const Fwd& fwd, const Bwd& bwd,
   best[2] = std::min(best[2], t3 - t2);
 }
 
-// The Winograd path as the layers run it: forward and data gradient by Winograd, dW and db shifted.
-void winograd_backward(const ConvGeom& g, const float* x, const float* w, const float* dy, float* dx, float* dw,
-                       float* db, float* ws) {
-  if (dx) cpu::winograd_conv_input_grad(g, w, dy, dx, ws);
-  if (dw || db) cpu::shifted_conv_backward(g, x, w, dy, nullptr, dw, db, ws);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -105,12 +99,13 @@ int main(int argc, char** argv) {
         for (float& f : *v) f = u(rng);
       const bool winograd = cpu::winograd_conv_applies(g);
       o.ws.resize(std::max({cpu::conv_chunks_workspace(g), shifted ? cpu::shifted_conv_workspace(g) : 0,
-                            winograd ? cpu::winograd_conv_workspace(g) : 0}));
+                            winograd ? cpu::conv_workspace(g) : 0}));
       double im2col[3] = {1e30, 1e30, 1e30}, plane[3] = {1e30, 1e30, 1e30}, wino[3] = {1e30, 1e30, 1e30};
       for (int r = 0; r < reps; ++r) {
         time_passes(g, o, cpu::conv_chunks_forward, cpu::conv_chunks_backward, im2col);
         if (shifted) time_passes(g, o, cpu::shifted_conv_forward, cpu::shifted_conv_backward, plane);
-        if (winograd) time_passes(g, o, cpu::winograd_conv_forward, winograd_backward, wino);
+        // Where Winograd applies, the dispatcher (conv_cpu.h) runs it: forward and dx by Winograd, dW shifted.
+        if (winograd) time_passes(g, o, cpu::conv_forward, cpu::conv_backward, wino);
       }
       const double gflop = 2e-9 * g.c_out * static_cast<double>(g.col_rows()) * g.oh() * g.ow() * g.n;
       const char* passes[3] = {"forward", "dW + db", "dx"};

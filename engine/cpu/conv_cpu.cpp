@@ -35,17 +35,15 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, const float
 
 void conv_backward(const ConvGeom& g, const float* x, const float* w, const float* dy, float* dx, float* dw, float* db,
                    float* ws) {
-  if (!shifted_conv_applies(g)) {
-    conv_chunks_backward(g, x, w, dy, dx, dw, db, ws);
-  } else if (winograd_conv_applies(g) && dx) {
-    if (dw || db) shifted_conv_backward(g, x, w, dy, nullptr, dw, db, ws);
+  if (!shifted_conv_applies(g)) return conv_chunks_backward(g, x, w, dy, dx, dw, db, ws);
+  const bool winograd = winograd_conv_applies(g);
+  if (!dx || (!winograd && input_grad_on_shifted(g))) return shifted_conv_backward(g, x, w, dy, dx, dw, db, ws);
+  // The weight gradient on the shifted path, the data gradient on another.
+  if (dw || db) shifted_conv_backward(g, x, w, dy, nullptr, dw, db, ws);
+  if (winograd)
     winograd_conv_input_grad(g, w, dy, dx, ws);
-  } else if (input_grad_on_shifted(g) || !dx) {
-    shifted_conv_backward(g, x, w, dy, dx, dw, db, ws);
-  } else {
-    if (dw || db) shifted_conv_backward(g, x, w, dy, nullptr, dw, db, ws);
+  else
     conv_chunks_backward(g, x, w, dy, dx, nullptr, nullptr, ws);
-  }
 }
 
 }  // namespace cpu

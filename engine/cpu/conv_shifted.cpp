@@ -20,7 +20,6 @@ namespace cpu {
 
 namespace {
 
-constexpr int kLanes = 16;         // floats in an AVX-512 register
 constexpr int kBlock = kShiftedBlock;  // grid positions one kernel call computes per row (2 registers)
 constexpr int kMaxK = 7;            // kernel sizes the tap tables are sized for
 constexpr int kMaxStride = 3;       // strides the phase tables are sized for
@@ -161,9 +160,6 @@ void copy(const float* from, int64_t n, float* to) {
   for (int64_t i = 0; i < n; ++i) to[i] = from[i];
 }
 
-// The first n lanes (n in [0, 16]).
-__mmask16 first_lanes(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
-
 // At stride 2 with rows of at most 16 floats (every stride-2 layer of the studies), one phase-plane row
 // is one register: lane j in [x_lo, x_hi] holds xr[2 (j - x_lo)], every other lane 0. Two masked loads
 // cover the pixels the row reads and one permute picks every second one; the masks and the permute's
@@ -173,8 +169,8 @@ struct Stride2Row {
   __m512i from;
   AMNESIA_AVX512 Stride2Row(const Phase& ph, int wg) {
     const int span = 2 * (ph.x_hi - ph.x_lo) + 1;
-    lo = first_lanes(std::min(span, kLanes));
-    hi = first_lanes(std::max(span - kLanes, 0));
+    lo = first_lanes(span);
+    hi = first_lanes(span - kLanes);
     real = static_cast<__mmask16>(first_lanes(ph.x_hi + 1) & ~first_lanes(ph.x_lo));
     row = first_lanes(wg);
     const __m512i lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
@@ -330,8 +326,7 @@ AMNESIA_AVX512 void pixel_major_image(const ConvGeom& g, const Layout& l, const 
   const __m512i planes = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                             _mm512_set1_epi32(ohw));
   for (int c = 0; c < l.co16; c += kLanes) {
-    const int real = std::min(kLanes, g.c_out - c);
-    const __mmask16 keep = static_cast<__mmask16>((1u << real) - 1u);
+    const __mmask16 keep = first_lanes(g.c_out - c);
     const float* from = dy + static_cast<int64_t>(c) * ohw;
     for (int p = 0; p < ohw; ++p)
       _mm512_storeu_ps(dyt + static_cast<int64_t>(p) * l.co16 + c,

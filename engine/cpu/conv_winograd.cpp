@@ -18,7 +18,6 @@ namespace cpu {
 
 namespace {
 
-constexpr int kLanes = 16;  // floats in an AVX-512 register: a row of up to 15 tiles, or 16 output pixels
 constexpr int kElems = 16;  // the transformed domain, 4 x 4
 constexpr int kMaxSide = 30;  // the widest map: its 15 tiles' input pixels, 2 tx - 1 .. 2 tx + 2, in 2 registers
 constexpr int kMinChannels = 16;  // LNTL's 32 -> 8 head layer ran 0.7x of the shifted path either way
@@ -29,8 +28,6 @@ constexpr int kMinChannels = 16;  // LNTL's 32 -> 8 head layer ran 0.7x of the s
 // 384 K 1.1x faster for the 32 -> 96 layer, where 192 K meant one image per chunk.)
 constexpr int64_t kChunkFloats = 192 * 1024;
 constexpr double kMaxPadding = 1.1;
-
-__mmask16 lanes_below(int n) { return static_cast<__mmask16>((1u << std::clamp(n, 0, kLanes)) - 1u); }
 
 // One direction of a convolution: `in` maps of h x w per image to `out` maps of h x w, chunked by images.
 struct Plan {
@@ -88,7 +85,7 @@ struct RowViews {
   alignas(64) int idx[4][kLanes];
   __mmask16 valid[4] = {}, load_lo = 0, load_hi = 0;
   RowViews(int w, int tw) {
-    load_lo = lanes_below(w), load_hi = lanes_below(w - kLanes);
+    load_lo = first_lanes(w), load_hi = first_lanes(w - kLanes);
     for (int j = 0; j < 4; ++j)
       for (int tx = 0; tx < kLanes; ++tx) {
         const int src = 2 * tx + j - 1;
@@ -104,7 +101,7 @@ struct RowViews {
 AMNESIA_AVX512 void transform_input_image(const Plan& p, const RowViews& rv, const float* x, float* u, int64_t tile0) {
   __m512i idx[4];
   for (int j = 0; j < 4; ++j) idx[j] = _mm512_load_si512(rv.idx[j]);
-  const __mmask16 row_of_tiles = lanes_below(p.tw);
+  const __mmask16 row_of_tiles = first_lanes(p.tw);
   const int64_t e_stride = p.t32;
   for (int c = 0; c < p.in; ++c) {
     const float* xc = x + static_cast<int64_t>(c) * p.h * p.w;
@@ -145,7 +142,7 @@ struct RowJoin {
   explicit RowJoin(int w) {
     for (int half = 0; half < 2; ++half) {
       for (int q = 0; q < kLanes; ++q) idx[half][q] = (half * kLanes + q) / 2 | (q % 2) * kLanes;
-      store[half] = lanes_below(w - half * kLanes);
+      store[half] = first_lanes(w - half * kLanes);
     }
   }
 };
@@ -155,7 +152,7 @@ struct RowJoin {
 AMNESIA_AVX512 void transform_output_image(const Plan& p, const RowJoin& rj, const float* m, int64_t tile0,
                                            const float* bias, float* y) {
   const __m512i join[2] = {_mm512_load_si512(rj.idx[0]), _mm512_load_si512(rj.idx[1])};
-  const __mmask16 row_of_tiles = lanes_below(p.tw);
+  const __mmask16 row_of_tiles = first_lanes(p.tw);
   const int64_t e_stride = p.t32;
   for (int o = 0; o < p.out; ++o) {
     const __m512 b = _mm512_set1_ps(bias ? bias[o] : 0.0f);

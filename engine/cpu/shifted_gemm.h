@@ -1,11 +1,19 @@
 // The register-blocked AVX-512 GEMM of the shifted-plane convolution (engine/cpu/conv_shifted.h), shared
-// with the Winograd convolution (engine/cpu/conv_winograd.h), and the packing of its A operand.
+// with the Winograd convolution (engine/cpu/conv_winograd.h), the packing of its A operand, and the
+// lane helpers both use.
 #pragma once
+#include <immintrin.h>
+
+#include <algorithm>
 #include <cstdint>
 
 namespace cpu {
 
 inline int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+constexpr int kLanes = 16;  // floats in an AVX-512 register
+// The mask of the first n lanes, n clamped to [0, 16].
+inline __mmask16 first_lanes(int n) { return static_cast<__mmask16>((1u << std::clamp(n, 0, kLanes)) - 1u); }
 
 // Positions one kernel call computes per row: shifted_gemm's len is a multiple of this.
 constexpr int kShiftedBlock = 32;
