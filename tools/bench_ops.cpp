@@ -220,7 +220,9 @@ std::vector<Case> study_cases(std::mt19937& rng) {
     cs.push_back(g);
   };
   bn_cases("judge bn1 64x10x24x24", 64, 10, 576);
+  bn_cases("judge bn2 64x20x8x8", 64, 20, 64);
   bn_cases("LNTL input 128x3x28x28", 128, 3, 784);
+  bn_cases("LNTL heads 128x96x14x14", 128, 96, 196);
   {
     const PoolGeom pg{64, 10, 24, 24, 2, 2, 0};
     Case c{"maxpool_fwd", "judge pool1 64x10x24x24"};
