@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <functional>
 
@@ -15,6 +16,7 @@
 #include "engine/cpu/conv_winograd.h"
 #include "engine/cpu/gemm_trace.h"
 #include "engine/cpu/thread_pool.h"
+#include "engine/ops/batchnorm.h"
 #include "engine/ops/gemm.h"
 #include "models/judge.h"
 #include "models/lntl.h"
@@ -264,4 +266,67 @@ TEST_CASE("a training step of the judge and of LNTL is bit-identical at 1, 2, 3 
     for (ParamStore* p : {&nets.f(), &nets.g(), &nets.h()}) all.insert(all.end(), p->values(), p->values() + p->size());
     return all;
   });
+}
+
+TEST_CASE("batch norm: equal to a double-precision reference, and the same bits at every thread count") {
+  std::mt19937 rng(37);
+  struct Case {
+    int n, c, hw;
+  };
+  // Planes with whole 16-float blocks and a tail; channels past one group's 128; and channels of over
+  // half a megabyte each (one channel a group, several groups); a mean far from zero.
+  for (const Case k : {Case{5, 7, 37}, Case{2, 200, 16}, Case{9, 3, 16005}}) {
+    CAPTURE(k.n);
+    CAPTURE(k.c);
+    CAPTURE(k.hw);
+    const size_t nx = static_cast<size_t>(k.n) * k.c * k.hw;
+    const std::vector<float> x = random_vector(nx, rng, 3.0f, 7.0f), dy = random_vector(nx, rng),
+                             gamma = random_vector(k.c, rng, 0.5f, 1.5f), beta = random_vector(k.c, rng);
+    auto run = [&] {
+      std::vector<float> y(nx), dx(nx), mean(k.c), invstd(k.c), rmean(k.c, 0.5f), rvar(k.c, 2.0f), dgamma(k.c, 1.0f),
+          dbeta(k.c, -1.0f);
+      cpu::batchnorm_fwd_train(x.data(), gamma.data(), beta.data(), k.n, k.c, k.hw, 1e-5f, 0.1f, y.data(), mean.data(),
+                               invstd.data(), rmean.data(), rvar.data());
+      cpu::batchnorm_bwd(x.data(), dy.data(), gamma.data(), mean.data(), invstd.data(), k.n, k.c, k.hw, dx.data(),
+                         dgamma.data(), dbeta.data());
+      return concat({&y, &dx, &mean, &invstd, &rmean, &rvar, &dgamma, &dbeta});
+    };
+    same_at_every_thread_count(run);
+
+    // The reference in double: per channel mean, biased variance, y, and the three gradients.
+    const double m = static_cast<double>(k.n) * k.hw;
+    std::vector<float> y(nx), dx(nx), mean(k.c), invstd(k.c), rmean(k.c), rvar(k.c), dgamma(k.c), dbeta(k.c);
+    for (int ch = 0; ch < k.c; ++ch) {
+      const auto at = [&](int i, int p) { return (static_cast<size_t>(i) * k.c + ch) * k.hw + p; };
+      double sum = 0.0, sq = 0.0, sdy = 0.0, sdyx = 0.0;
+      for (int i = 0; i < k.n; ++i)
+        for (int p = 0; p < k.hw; ++p) sum += x[at(i, p)];
+      const double mu = sum / m;
+      for (int i = 0; i < k.n; ++i)
+        for (int p = 0; p < k.hw; ++p) sq += (x[at(i, p)] - mu) * (x[at(i, p)] - mu);
+      const double var = sq / m, is = 1.0 / std::sqrt(var + 1e-5);
+      for (int i = 0; i < k.n; ++i)
+        for (int p = 0; p < k.hw; ++p) {
+          const double xhat = (x[at(i, p)] - mu) * is;
+          y[at(i, p)] = static_cast<float>(gamma[ch] * xhat + beta[ch]);
+          sdy += dy[at(i, p)];
+          sdyx += dy[at(i, p)] * xhat;
+        }
+      for (int i = 0; i < k.n; ++i)
+        for (int p = 0; p < k.hw; ++p) {
+          const double xhat = (x[at(i, p)] - mu) * is;
+          dx[at(i, p)] = static_cast<float>(gamma[ch] * is * (dy[at(i, p)] - sdy / m - xhat * sdyx / m));
+        }
+      mean[ch] = static_cast<float>(mu);
+      invstd[ch] = static_cast<float>(is);
+      rmean[ch] = static_cast<float>(0.9 * 0.5 + 0.1 * mu);
+      rvar[ch] = static_cast<float>(0.9 * 2.0 + 0.1 * var * m / (m - 1.0));
+      dgamma[ch] = static_cast<float>(1.0 + sdyx);
+      dbeta[ch] = static_cast<float>(-1.0 + sdy);
+    }
+    const std::vector<float> want = concat({&y, &dx, &mean, &invstd, &rmean, &rvar, &dgamma, &dbeta}), got = run();
+    REQUIRE(got.size() == want.size());
+    // dgamma and dbeta sum up to 144045 terms of size ~1: a tolerance on the scale of their square root.
+    for (size_t i = 0; i < want.size(); ++i) REQUIRE(got[i] == doctest::Approx(want[i]).epsilon(1e-4).scale(1.0));
+  }
 }
