@@ -104,26 +104,26 @@ AMNESIA_SIMD_CLONES void slice_dy_sums(const float* x, const float* dy, const fl
     }
 }
 
-// Over images [i0, i1), per channel: out = a * x + b (a, b indexed from c0), or with dx given, the
+// Over images [i0, i1), per channel: out = a * x + b (a, b indexed from c0), or with bwd given, the
 // backward's out = a * (dy - b - xhat * e) with xhat = (x - mean) * invstd.
 struct DxTerms {
   const float *dy, *mean, *invstd, *e;
 };
-AMNESIA_SIMD_CLONES void slice_apply(const float* x, const float* a, const float* b, const DxTerms* dx, const Group& g,
+AMNESIA_SIMD_CLONES void slice_apply(const float* x, const float* a, const float* b, const DxTerms* bwd, const Group& g,
                                      int64_t i0, int64_t i1, float* out) {
   for (int64_t i = i0; i < i1; ++i)
     for (int ch = g.c0; ch < g.c1; ++ch) {
       const int64_t base = g.plane(i, ch);
-      const float *xp = x + base, *gp = dx ? dx->dy + base : nullptr;
+      const float *xp = x + base, *gp = bwd ? bwd->dy + base : nullptr;
       float* op = out + base;
       const float ak = a[ch - g.c0], bk = b[ch - g.c0];
-      if (!dx) {
+      if (!bwd) {
         for_plane(
             g.hw, [&](int p) AMNESIA_VEC_INLINE_LAMBDA { store16(op + p, load16(xp + p) * ak + bk); },
             [&](int p, int) AMNESIA_VEC_INLINE_LAMBDA { op[p] = xp[p] * ak + bk; });
         continue;
       }
-      const float m = dx->mean[ch], s = dx->invstd[ch], e = dx->e[ch - g.c0];
+      const float m = bwd->mean[ch], s = bwd->invstd[ch], e = bwd->e[ch - g.c0];
       for_plane(
           g.hw,
           [&](int p) AMNESIA_VEC_INLINE_LAMBDA {
@@ -159,7 +159,8 @@ void over_images(const Group& g, const Body& body) {
 template <class Body>
 void for_each_group(int n, int c, int hw, int tensors, const Body& body) {
   const int64_t channel_bytes = static_cast<int64_t>(n) * hw * sizeof(float) * tensors;
-  const int size = static_cast<int>(std::clamp<int64_t>(kGroupBytes / std::max<int64_t>(channel_bytes, 1), 1, kGroup));
+  const int64_t fit = kGroupBytes / std::max<int64_t>(channel_bytes, 1);
+  const int size = static_cast<int>(std::clamp<int64_t>(fit, 1, kGroup));
   for (int c0 = 0; c0 < c; c0 += size) body(Group{n, c, hw, c0, std::min(c, c0 + size)});
 }
 
