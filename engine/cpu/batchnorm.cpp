@@ -172,9 +172,12 @@ void batchnorm_fwd_train(const float* x, const float* gamma, const float* beta, 
   const double m = static_cast<double>(n) * hw;
   for_each_group(n, c, hw, 1, [&](const Group& g) {
     std::array<double, kGroup> total[1];
-    batch_sums(g, 1, [&](int64_t i0, int64_t i1, double* s, double*) { slice_sums(x, nullptr, g, i0, i1, s); }, total);
+    const auto channel_sums = [&](const float* mean) {  // of x, or of (x - mean)^2
+      batch_sums(g, 1, [&](int64_t i0, int64_t i1, double* s, double*) { slice_sums(x, mean, g, i0, i1, s); }, total);
+    };
+    channel_sums(nullptr);
     for (int ch = g.c0; ch < g.c1; ++ch) save_mean[ch] = static_cast<float>(total[0][ch - g.c0] / m);
-    batch_sums(g, 1, [&](int64_t i0, int64_t i1, double* s, double*) { slice_sums(x, save_mean, g, i0, i1, s); }, total);
+    channel_sums(save_mean);
     // y = x * scale + shift folds the four per-element operations into two.
     std::array<float, kGroup> scale, shift;
     for (int ch = g.c0; ch < g.c1; ++ch) {
