@@ -33,12 +33,6 @@ struct Group {
   int64_t plane(int64_t i, int ch) const { return (i * c + ch) * hw; }
 };
 
-AMNESIA_VEC_INLINE float lanes_total(const f32x16& v) {
-  float t = 0.0f;
-  for (int k = 0; k < 16; ++k) t += v[k];
-  return t;
-}
-
 // Visits a plane of hw floats 16 at a time, vec(p), then the last hw % 16 one at a time, one(p, k) with
 // k the lane the value would have had (scalar tails, where a partial load or store would be a
 // variable-length copy per plane).

@@ -42,9 +42,7 @@ void bce_logits(const float* logits, const float* target, int64_t n, float scale
       for (int k = 0; k < rest; ++k) lanes[k] += r.loss[k];  // the zero padding's terms left out
       if (dlogits) store_first(dlogits + i, scale * r.dlogit, rest);
     }
-    float block = 0.0f;
-    for (int k = 0; k < 16; ++k) block += lanes[k];
-    loss += block;
+    loss += lanes_total(lanes);
   }
   if (loss_sum) *loss_sum += static_cast<float>(scale * loss);
 }

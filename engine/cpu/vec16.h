@@ -43,6 +43,13 @@ AMNESIA_VEC_INLINE f32x16 load_first(const float* p, int n) {
 }
 AMNESIA_VEC_INLINE void store_first(float* p, const f32x16& v, int n) { std::memcpy(p, &v, sizeof(float) * n); }
 
+// The 16 lanes added from the first to the last: a fixed order, so the same float on every CPU.
+AMNESIA_VEC_INLINE float lanes_total(const f32x16& v) {
+  float t = 0.0f;
+  for (int k = 0; k < 16; ++k) t += v[k];
+  return t;
+}
+
 // e^x within 2 ulp for x in [-87, 88]; 0 below (where e^x is under the smallest normal float, as with
 // denormals flushed), +inf above (a little early: e^88.72 is the largest finite float).
 AMNESIA_VEC_INLINE f32x16 exp16(const f32x16& x_in) {
