@@ -9,7 +9,8 @@
 
 void InputBnConvGrads::reserve(const Backend& be, const BatchNorm& bn, const Conv2d& conv, int n, int height,
                                int width) {
-  if (bn.c != conv.in) throw std::logic_error("InputBnConvGrads: the batch norm's channels are not the convolution's input");
+  if (bn.c != conv.in)
+    throw std::logic_error("InputBnConvGrads: the batch norm's channels are not the convolution's input");
   // Grows only: a smaller batch (an epoch's last) reuses the buffers (the first n ones of ones_n_).
   const bool same_conv = xhat_conv_.w == conv.w && xhat_conv_.b == conv.b && xhat_conv_.in == conv.in &&
                          xhat_conv_.out == conv.out && xhat_conv_.k == conv.k && xhat_conv_.stride == conv.stride &&

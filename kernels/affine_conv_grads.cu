@@ -8,7 +8,8 @@ __global__ void affine_conv_weight_grad_kernel(const float* g, const float* s, c
                                                int c_out, int c_in, int taps, float* dw) {
   const int64_t n = static_cast<int64_t>(c_out) * c_in * taps;
   GRID_STRIDE(at, n) {
-    const int t = static_cast<int>(at % taps), c = static_cast<int>(at / taps % c_in), o = static_cast<int>(at / taps / c_in);
+    const int t = static_cast<int>(at % taps), c = static_cast<int>(at / taps % c_in);
+    const int o = static_cast<int>(at / taps / c_in);
     dw[at] += gamma[c] * g[at] + beta[c] * s[static_cast<int64_t>(o) * taps + t];
   }
 }

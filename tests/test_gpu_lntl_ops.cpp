@@ -1,6 +1,7 @@
 // The Learning-Not-to-Learn CUDA ops against their CPU twins (SGD with momentum, batched transpose,
-// softmax negative entropy, the input batch norm's folded gradients), then one whole LNTL step of the three nets on both devices. Helpers and
-// conventions (NaN-poisoned outputs with a guard tail, relative tolerance) from tests/gpu_check.h.
+// softmax negative entropy, the input batch norm's folded gradients), then one whole LNTL step of the
+// three nets on both devices. Helpers and conventions (NaN-poisoned outputs with a guard tail, relative
+// tolerance) from tests/gpu_check.h.
 #include <doctest/doctest.h>
 
 #include "engine/ops/affine_conv_grads.h"
@@ -71,7 +72,8 @@ TEST_CASE("gpu affine_conv_grads matches the CPU (accumulating into every output
   Buffer<float> d_dw = dev_out(be, dw), d_dgamma = dev_out(be, dgamma), d_dbeta = dev_out(be, dbeta);
   cpu::affine_conv_grads(w.data(), g.data(), s.data(), gamma.data(), beta.data(), c_out, c_in, taps, dw.data(),
                          dgamma.data(), dbeta.data());
-  Buffer<float> dwt = to_dev(be, w), dg = to_dev(be, g), ds = to_dev(be, s), dga = to_dev(be, gamma), dbe = to_dev(be, beta);
+  Buffer<float> dwt = to_dev(be, w), dg = to_dev(be, g), ds = to_dev(be, s);
+  Buffer<float> dga = to_dev(be, gamma), dbe = to_dev(be, beta);
   affine_conv_grads(be, dwt.data(), dg.data(), ds.data(), dga.data(), dbe.data(), c_out, c_in, taps, d_dw.data(),
                     d_dgamma.data(), d_dbeta.data());
   check_close(fetch(be, d_dw, nw), dw, "dW");

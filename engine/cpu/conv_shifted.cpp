@@ -287,7 +287,8 @@ struct Stride2Scatter {
     const __m512 v = _mm512_maskz_loadu_ps(load, tile_row);
     for (int half = 0; half < 2; ++half)
       if (keep[half])
-        _mm512_mask_storeu_ps(dx_row + half * kLanes, keep[half], _mm512_maskz_permutexvar_ps(keep[half], from[half], v));
+        _mm512_mask_storeu_ps(dx_row + half * kLanes, keep[half],
+                              _mm512_maskz_permutexvar_ps(keep[half], from[half], v));
   }
 };
 
@@ -450,7 +451,8 @@ AMNESIA_AVX512 void shifted_gemm(const float* a, int rows, int channels, int tap
     float* cr = c + r * ldc;
     const int block = row_block(rows4 - r);
     if (block == 12) {
-      for (int64_t p = 0; p < len; p += kBlock) shifted_block<12, 2>(ar, channels, taps, off, b + p, plane, cr + p, ldc);
+      for (int64_t p = 0; p < len; p += kBlock)
+        shifted_block<12, 2>(ar, channels, taps, off, b + p, plane, cr + p, ldc);
       r += 12;
     } else if (block == 8) {
       for (int64_t p = 0; p < len; p += kBlock) shifted_block<8, 2>(ar, channels, taps, off, b + p, plane, cr + p, ldc);
@@ -464,7 +466,6 @@ AMNESIA_AVX512 void shifted_gemm(const float* a, int rows, int channels, int tap
     }
   }
 }
-
 
 bool shifted_conv_enabled() { return avx512_kernels(); }
 

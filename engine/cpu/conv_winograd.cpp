@@ -218,7 +218,9 @@ int64_t winograd_conv_workspace(const ConvGeom& g) {
 }
 
 void winograd_conv_forward(const ConvGeom& g, const float* x, const float* w, const float* b, float* y, float* ws) {
-  const auto weight = [&](int o, int c, int ki, int kj) { return w[((static_cast<int64_t>(o) * g.c_in + c) * 3 + ki) * 3 + kj]; };
+  const auto weight = [&](int o, int c, int ki, int kj) {
+    return w[((static_cast<int64_t>(o) * g.c_in + c) * 3 + ki) * 3 + kj];
+  };
   winograd_run(Plan(g.n, g.c_in, g.c_out, g.h, g.w), weight, x, b, y, ws);
 }
 
